@@ -1,0 +1,68 @@
+/**
+ * The SDK's public types. Every event the SDK emits is listed in `ChatClientEvents` and
+ * `ConversationEvents`; their names are the keys.
+ */
+import type { Conversation, Limits, Message, MessageId, User, UserId } from "@wbk/shared";
+import type { StorageAdapter } from "./storage.js";
+
+export type { Conversation, Limits, Message, MessageId, User, UserId };
+
+/** Connection state of the client as a whole (one WebSocket for all conversations). */
+export type ConnectionState = "online" | "connecting" | "offline";
+
+/**
+ * Delivery of the device's own messages (DESIGN.md "Update log and delivery"):
+ * `unsaved` → `pending` (on this device only) → `sent` (server applied it) → `stored`
+ * (its update-log row is committed).
+ */
+export type DeliveryState = "unsaved" | "pending" | "sent" | "stored";
+
+/** A message as the SDK shows it: the document fields, plus `delivery` on own messages. */
+export interface ChatMessage extends Message {
+  /** Set on the signed-in user's own messages only. */
+  delivery?: DeliveryState;
+}
+
+export interface ChatClientOptions {
+  /** Server origin, e.g. "http://localhost:3000". Default: the page's origin in browsers. */
+  baseUrl?: string;
+  /**
+   * Native apps: returns the bearer token; called before every (re)authentication.
+   * Browsers leave it out and use the `wbk_session` cookie.
+   */
+  getToken?: () => string | null | Promise<string | null>;
+  /** Where conversations are kept on the device. Default: IndexedDB in browsers, memory elsewhere. */
+  storage?: StorageAdapter;
+  /** WebSocket implementation where there is no global one (Node 20: `ws`). */
+  WebSocket?: unknown;
+  /** fetch implementation; default: the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface SendOptions {
+  replyTo?: MessageId;
+  /** Your own id for the message (retries with the same id never double it). Default: random. */
+  id?: MessageId;
+}
+
+export interface ChatClientEvents {
+  /** The socket's state changed. */
+  status: { state: ConnectionState };
+  /** The server refused the session (expired or revoked): sign in again. */
+  "auth-required": { reason: "session_expired" | "session_revoked" | "unauthenticated" };
+  /** The signed-in user changed (null after logout). */
+  user: { user: User | null };
+}
+
+export interface ConversationEvents {
+  /** The message list changed (new, edited, stamped, delivery state); `messages` in display order. */
+  change: { messages: ChatMessage[] };
+  /** One own message moved to a new delivery state. */
+  delivery: { messageId: MessageId; state: DeliveryState };
+  /** The first sync with the server finished. */
+  synced: Record<string, never>;
+  /** The server closed this conversation for this device (e.g. `forbidden` after removal). */
+  closed: { reason: string };
+}
+
+export type Listener<T> = (payload: T) => void;

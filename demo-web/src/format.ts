@@ -1,0 +1,38 @@
+/** How messages and their states read on screen. */
+import type { ChatMessage, Conversation } from "@wbk/client-sdk";
+
+type DeliveryState = NonNullable<ChatMessage["delivery"]>;
+
+/** Tick and tooltip per delivery state (DESIGN.md "Update log and delivery"). */
+export const DELIVERY: Record<DeliveryState, { tick: string; title: string }> = {
+  unsaved: { tick: "…", title: "unsaved: not yet saved on this device" },
+  pending: { tick: "🕓", title: "pending: saved on this device, waiting for the server" },
+  sent: { tick: "✓", title: "sent: the server has it" },
+  stored: { tick: "✓✓", title: "stored: the server has saved it" },
+};
+
+/** The time a message is shown with: the server's once stamped, else the writer's clock. */
+export function messageTime(message: ChatMessage): Date {
+  return new Date(message.serverTime ?? message.createdAt);
+}
+
+/** HH:MM in local time, built by hand because locale formats vary (12-hour, "24:05"). */
+export function formatClock(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** What a message says, as one string; videos and deletions get a stand-in. */
+export function messageBody(message: ChatMessage): string {
+  if (message.deleted) return "Message deleted";
+  if (message.kind === "video") {
+    const name = message.video?.filename ?? "video";
+    return message.text ? `🎬 ${name}: ${message.text}` : `🎬 ${name}`;
+  }
+  return message.text;
+}
+
+/** Members' display names by user id, for naming message authors. */
+export function memberNames(conversation: Conversation): Map<string, string> {
+  return new Map(conversation.members.map((member) => [member.id, member.displayName]));
+}

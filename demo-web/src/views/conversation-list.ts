@@ -1,0 +1,170 @@
+/** The conversation list, its last-message previews, and the "New conversation" form. */
+import type { ChatClient, ChatMessage, Conversation } from "@wbk/client-sdk";
+import { el, errorMessage, reconcile, showError, type View } from "../dom.js";
+import { messageBody } from "../format.js";
+
+/** How often the list is fetched again, so conversations others start with you appear. */
+const POLL_MS = 5_000;
+
+export interface ConversationListOptions {
+  onOpen(conversation: Conversation): void;
+}
+
+export interface ConversationListView extends View {
+  /** Fetches the list now (e.g. when the phone returns from a chat to the list). */
+  refresh(): Promise<void>;
+  /** Marks the conversation shown in the chat pane, or none. */
+  setSelected(conversationId: string | null): void;
+}
+
+export function conversationListView(
+  client: ChatClient,
+  options: ConversationListOptions,
+): ConversationListView {
+  const items = el("ul", { class: "conversation-items" });
+  const empty = el("p", { class: "hint", hidden: true }, "No conversations yet. Start one above.");
+  const status = el("p", { class: "hint", role: "status" });
+  const element = el(
+    "section",
+    { class: "conversation-list", "aria-label": "Conversations" },
+    newConversationForm(client, () => void refresh()),
+    status,
+    items,
+    empty,
+  );
+
+  const rows = new Map<string, HTMLElement>();
+  /** Conversation id → stops its preview. Opening a handle is cheap: one socket serves all. */
+  const previews = new Map<string, () => void>();
+  let selected: string | null = null;
+  let loading: Promise<void> | null = null;
+
+  function renderRow(conversation: Conversation, row: HTMLElement | undefined): HTMLElement {
+    if (!row) {
+      const preview = el("span", { class: "preview", "data-testid": "conversation-preview" });
+      const button = el(
+        "button",
+        { type: "button", class: "conversation-item", "data-testid": "conversation-item" },
+        el("span", { class: "title", "data-testid": "conversation-title" }),
+        el("span", { class: "members" }),
+        preview,
+      );
+      row = el("li", {}, button);
+      watchPreview(conversation, preview);
+    }
+    const button = row.firstElementChild as HTMLButtonElement;
+    button.dataset.conversationId = conversation.id;
+    button.setAttribute("aria-current", String(conversation.id === selected));
+    button.onclick = () => options.onOpen(conversation);
+    button.querySelector(".title")!.textContent = conversation.title;
+    button.querySelector(".members")!.textContent = conversation.members
+      .map((member) => member.displayName)
+      .join(", ");
+    return row;
+  }
+
+  function watchPreview(conversation: Conversation, target: HTMLElement): void {
+    const handle = client.conversation(conversation.id);
+    // Until the first sync an active conversation has no messages on a new device yet.
+    const placeholder = conversation.lastMessageAt ? "…" : "No messages yet";
+    const show = (messages: readonly ChatMessage[]) => {
+      const last = messages.at(-1);
+      target.textContent = last ? messageBody(last) : placeholder;
+    };
+    show(handle.messages);
+    const off = handle.on("change", ({ messages }) => show(messages));
+    previews.set(conversation.id, () => {
+      off();
+      handle.close();
+    });
+  }
+
+  function render(conversations: readonly Conversation[]): void {
+    reconcile(items, rows, conversations, (c) => c.id, renderRow);
+    empty.hidden = conversations.length > 0;
+    // Stop previews of conversations that left the list (e.g. you were removed).
+    for (const [id, stop] of previews) {
+      if (rows.has(id)) continue;
+      stop();
+      previews.delete(id);
+    }
+  }
+
+  function refresh(): Promise<void> {
+    // One request at a time: a slow network must not pile up polls.
+    loading ??= client
+      .listConversations()
+      .then((conversations) => {
+        render(conversations);
+        status.textContent = "";
+      })
+      .catch((err: unknown) => {
+        status.textContent = `Could not load conversations: ${errorMessage(err)}`;
+      })
+      .finally(() => {
+        loading = null;
+      });
+    return loading;
+  }
+
+  // Poll only while the list is on screen (on phones the chat replaces it) and the tab is seen.
+  const timer = setInterval(() => {
+    if (!document.hidden && element.getClientRects().length > 0) void refresh();
+  }, POLL_MS);
+  void refresh();
+
+  return {
+    element,
+    refresh,
+    setSelected(conversationId) {
+      selected = conversationId;
+      for (const [id, row] of rows) {
+        row.firstElementChild?.setAttribute("aria-current", String(id === selected));
+      }
+    },
+    dispose() {
+      clearInterval(timer);
+      for (const stop of previews.values()) stop();
+      previews.clear();
+    },
+  };
+}
+
+function newConversationForm(client: ChatClient, onCreated: () => void): HTMLFormElement {
+  const form = el(
+    "form",
+    { class: "new-conversation", "data-testid": "new-conversation-form", novalidate: true },
+    el("h2", {}, "New conversation"),
+    el("input", { name: "title", placeholder: "Title", "aria-label": "Title", maxlength: "100" }),
+    el("input", {
+      name: "members",
+      type: "text",
+      inputmode: "email",
+      placeholder: "Member emails, comma separated",
+      "aria-label": "Member emails, comma separated",
+    }),
+    el("button", { type: "submit", class: "primary", "data-testid": "new-conversation-submit" }, "Create"),
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const memberEmails = String(data.get("members") ?? "")
+      .split(",")
+      .map((email) => email.trim())
+      .filter((email) => email !== "");
+    const submit = form.querySelector<HTMLButtonElement>("button[type=submit]")!;
+    submit.disabled = true;
+    showError(form, "form-error", null);
+    try {
+      await client.createConversation({ title: String(data.get("title") ?? ""), memberEmails });
+      form.reset();
+      onCreated();
+    } catch (err) {
+      showError(form, "form-error", errorMessage(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}

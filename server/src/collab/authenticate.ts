@@ -1,0 +1,57 @@
+/**
+ * Step 1 of the data path: who is on this socket, and may they open this document?
+ * A bad or dead token closes the socket with 4401; a non-member gets the document refused
+ * (reason `forbidden`) and nothing of it.
+ */
+import type { Extension, onAuthenticatePayload, onDisconnectPayload } from "@hocuspocus/server";
+import { WbkError, closeEventFor, conversationIdFromDocument, type UserId } from "@wbk/shared";
+import type { WebSocket } from "ws";
+import type { Access } from "../access.js";
+import type { SessionService } from "../auth/sessions.js";
+import type { SocketRegistry } from "./sockets.js";
+
+/** What each socket's documents know about it (Hocuspocus context). */
+export interface SocketContext {
+  ws: WebSocket;
+  /** The `wbk_session` cookie of the upgrade request, for browsers. */
+  cookieToken: string | null;
+  userId?: UserId;
+  sessionId?: string;
+}
+
+/** Thrown to Hocuspocus: its `reason` reaches the provider as the refusal reason. */
+export function refusal(code: WbkError["code"]): { reason: string } {
+  return { reason: code };
+}
+
+export function authenticateExtension(deps: {
+  sessions: SessionService;
+  access: Access;
+  sockets: SocketRegistry;
+  maxDocsPerSocket: number;
+}): Extension {
+  return {
+    extensionName: "authenticate",
+    async onAuthenticate({ token, context, documentName }: onAuthenticatePayload<SocketContext>) {
+      let session;
+      try {
+        session = deps.sessions.validate(token || context.cookieToken).session;
+      } catch (error) {
+        const code = error instanceof WbkError ? error.code : "unauthenticated";
+        // Let the refusal reach the client first, then cut the socket: the token is no good for any document.
+        const event = closeEventFor(code);
+        setImmediate(() => context.ws.close(event.code, event.reason));
+        throw refusal(code);
+      }
+      const conversationId = conversationIdFromDocument(documentName);
+      if (!conversationId || !deps.access.isMember(session.userId, conversationId)) throw refusal("forbidden");
+      if (!deps.sockets.openDocument(context.ws, session.id, documentName, deps.maxDocsPerSocket)) {
+        throw refusal("limit_exceeded");
+      }
+      return { userId: session.userId, sessionId: session.id };
+    },
+    async onDisconnect({ context, documentName }: onDisconnectPayload<SocketContext>) {
+      if (context.ws) deps.sockets.closeDocument(context.ws, documentName);
+    },
+  };
+}

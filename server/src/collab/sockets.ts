@@ -1,0 +1,87 @@
+/**
+ * Live sockets by session, so sign-out, expiry and password changes cut them at once, and the
+ * documents each socket has open (MAX_DOCS_PER_SOCKET).
+ */
+import type { Hocuspocus } from "@hocuspocus/server";
+import { closeEventFor, documentName, type ConversationId, type UserId } from "@wbk/shared";
+import type { WebSocket } from "ws";
+import type { SessionService } from "../auth/sessions.js";
+
+interface SocketInfo {
+  sessionId: string | null;
+  documents: Set<string>;
+}
+
+export class SocketRegistry {
+  private readonly info = new Map<WebSocket, SocketInfo>();
+  private hocuspocus: Hocuspocus | null = null;
+
+  constructor(private readonly sessions: SessionService) {}
+
+  bind(hocuspocus: Hocuspocus): void {
+    this.hocuspocus = hocuspocus;
+  }
+
+  add(ws: WebSocket): void {
+    this.info.set(ws, { sessionId: null, documents: new Set() });
+  }
+
+  remove(ws: WebSocket): void {
+    this.info.delete(ws);
+  }
+
+  /** Records an authenticated document on the socket; false when the socket is at its limit. */
+  openDocument(ws: WebSocket, sessionId: string, name: string, maxDocs: number): boolean {
+    const info = this.info.get(ws);
+    if (!info) return false;
+    info.sessionId = sessionId;
+    if (!info.documents.has(name) && info.documents.size >= maxDocs) return false;
+    info.documents.add(name);
+    return true;
+  }
+
+  closeDocument(ws: WebSocket, name: string): void {
+    this.info.get(ws)?.documents.delete(name);
+  }
+
+  /** Closes every socket of these sessions with 4401 and the reason. */
+  closeSessions(sessionIds: readonly string[], reason: "session_revoked" | "session_expired"): void {
+    const ids = new Set(sessionIds);
+    const event = closeEventFor(reason);
+    for (const [ws, info] of this.info) {
+      if (info.sessionId !== null && ids.has(info.sessionId)) ws.close(event.code, event.reason);
+    }
+  }
+
+  /** Closes sockets whose session has expired or was revoked elsewhere. */
+  sweep(): void {
+    const checked = new Map<string, ReturnType<SessionService["status"]>>();
+    for (const [ws, info] of this.info) {
+      if (info.sessionId === null) continue;
+      let status = checked.get(info.sessionId);
+      if (!status) {
+        status = this.sessions.status(info.sessionId);
+        checked.set(info.sessionId, status);
+      }
+      if (status !== "live") {
+        const event = closeEventFor(status);
+        ws.close(event.code, event.reason);
+      }
+    }
+  }
+
+  /** Closes a removed member's connections to the conversation (4403 forbidden). */
+  closeMember(conversationId: ConversationId, userId: UserId): void {
+    const document = this.hocuspocus?.documents.get(documentName(conversationId));
+    if (!document) return;
+    for (const connection of document.getConnections()) {
+      if ((connection.context as { userId?: UserId }).userId === userId) {
+        connection.close(closeEventFor("forbidden"));
+      }
+    }
+  }
+
+  get size(): number {
+    return this.info.size;
+  }
+}

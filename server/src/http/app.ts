@@ -1,0 +1,51 @@
+/**
+ * The one HTTP app: REST under /api (declared once with zod, served as /api/openapi.json),
+ * /healthz, and the built demo page at /. The /collab upgrade is attached to the same port
+ * by collab/transport.ts.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { WbkError, type Limits } from "@wbk/shared";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "../log.js";
+import { readToken, type AppEnv } from "./context.js";
+import { errorResponse, toWbkError, validationError } from "./errors.js";
+
+export function createApp(options: { limits: Limits; logger: Logger }): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return errorResponse(c, validationError(result.error));
+      return undefined;
+    },
+  });
+  app.use("*", readToken());
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: options.limits.maxBodyBytes,
+      onError: (c) =>
+        errorResponse(c, new WbkError("payload_too_large", `the body is over ${options.limits.maxBodyBytes} bytes`)),
+    }),
+  );
+  app.onError((error, c) => errorResponse(c, toWbkError(error, options.logger)));
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "cookie", { type: "apiKey", in: "cookie", name: "wbk_session" });
+  return app;
+}
+
+/** Adds /api/openapi.json, the demo page, and the JSON 404 for unknown API paths. Call last. */
+export function finishApp(app: OpenAPIHono<AppEnv>, staticDir: string | null): void {
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "wbk-chat", version: "0.1.0", description: "Offline-first chat: REST API beside the /collab Yjs socket" },
+  });
+  app.all("/api/*", (c) => errorResponse(c, new WbkError("not_found", `no route ${c.req.method} ${c.req.path}`)));
+  if (staticDir && fs.existsSync(path.join(staticDir, "index.html"))) {
+    const root = path.relative(process.cwd(), staticDir) || ".";
+    app.use("/*", serveStatic({ root }));
+    const index = fs.readFileSync(path.join(staticDir, "index.html"), "utf8");
+    app.get("*", (c) => c.html(index));
+  }
+}

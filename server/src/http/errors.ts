@@ -1,0 +1,33 @@
+/** The one mapper from errors to the JSON error body of DESIGN.md "Errors". */
+import { WbkError, type ErrorBody } from "@wbk/shared";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { Logger } from "../log.js";
+
+export function validationError(error: ZodError): WbkError {
+  const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  const first = details[0];
+  return new WbkError(
+    "validation_failed",
+    first ? `${first.path || "request"}: ${first.message}` : "the request is not valid",
+    details,
+  );
+}
+
+export function toWbkError(error: unknown, logger: Logger): WbkError {
+  if (error instanceof WbkError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && /json/i.test(error.message)) return new WbkError("invalid_json", "the body is not valid JSON");
+    if (error.status === 413) return new WbkError("payload_too_large", "the body is too large");
+    if (error.status === 401) return new WbkError("unauthenticated", "sign in first");
+    if (error.status === 404) return new WbkError("not_found", "not found");
+  }
+  logger.error({ err: error }, "unhandled error");
+  return new WbkError("internal", "something went wrong on our side");
+}
+
+export function errorResponse(c: Context, error: WbkError): Response {
+  const body: ErrorBody = error.toBody();
+  return c.json(body, error.status);
+}

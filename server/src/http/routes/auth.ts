@@ -1,0 +1,165 @@
+/** Sign-up, sign-in, sign-out, password change, and the signed-in user (DESIGN.md "Authentication"). */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  WbkError,
+  authResultSchema,
+  loginBodySchema,
+  passwordBodySchema,
+  patchMeBodySchema,
+  randomId,
+  registerBodySchema,
+  userSchema,
+  type UserId,
+} from "@wbk/shared";
+import { z } from "zod";
+import { dummyHash, hashPassword, verifyPassword } from "../../auth/passwords.js";
+import type { SessionService } from "../../auth/sessions.js";
+import { presentUser } from "../../chat/present.js";
+import type { SocketRegistry } from "../../collab/sockets.js";
+import type { Storage } from "../../storage/types.js";
+import { clearSessionCookie, isSecure, setSessionCookie, type AppEnv, type RequireAuth } from "../context.js";
+import { bearer, errorAnswers, jsonAnswer, jsonBody } from "../openapi.js";
+
+export interface AuthRouteDeps {
+  storage: Storage;
+  sessions: SessionService;
+  sockets: SocketRegistry;
+  requireAuth: RequireAuth;
+  trustProxy: boolean;
+  now?: () => number;
+}
+
+const userAnswer = z.object({ user: userSchema });
+
+export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void {
+  const { storage, sessions, requireAuth } = deps;
+  const now = deps.now ?? Date.now;
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/auth/register",
+      tags: ["auth"],
+      request: jsonBody(registerBodySchema),
+      responses: {
+        201: jsonAnswer(authResultSchema, "Signed up and signed in"),
+        ...errorAnswers("invalid_json", "validation_failed", "email_taken"),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      if (storage.users.byEmail(body.email)) throw new WbkError("email_taken", "an account with this email exists");
+      const user = {
+        id: randomId() as UserId,
+        email: body.email,
+        displayName: body.displayName,
+        passwordHash: await hashPassword(body.password),
+        createdAt: now(),
+      };
+      try {
+        storage.users.create(user);
+      } catch (error) {
+        // Two sign-ups with one email at once: the UNIQUE index decides.
+        if (storage.users.byEmail(body.email)) throw new WbkError("email_taken", "an account with this email exists");
+        throw error;
+      }
+      const { token } = sessions.create(user.id);
+      setSessionCookie(c, token, sessions.ttlSeconds, isSecure(c, deps.trustProxy));
+      return c.json({ user: presentUser(user), token }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/auth/login",
+      tags: ["auth"],
+      request: jsonBody(loginBodySchema),
+      responses: {
+        200: jsonAnswer(authResultSchema, "Signed in"),
+        ...errorAnswers("invalid_json", "validation_failed", "invalid_credentials"),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const user = storage.users.byEmail(body.email);
+      const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), body.password);
+      if (!user || !ok) throw new WbkError("invalid_credentials", "wrong email or password");
+      const { token } = sessions.create(user.id);
+      setSessionCookie(c, token, sessions.ttlSeconds, isSecure(c, deps.trustProxy));
+      return c.json({ user: presentUser(user), token }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/auth/logout",
+      tags: ["auth"],
+      security: bearer,
+      responses: { 204: { description: "Signed out; this session's sockets are closed" }, ...errorAnswers("unauthenticated") },
+    }),
+    async (c) => {
+      const { session } = requireAuth(c);
+      sessions.revoke(session.id);
+      deps.sockets.closeSessions([session.id], "session_revoked");
+      clearSessionCookie(c, isSecure(c, deps.trustProxy));
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/auth/password",
+      tags: ["auth"],
+      security: bearer,
+      request: jsonBody(passwordBodySchema),
+      responses: {
+        204: { description: "Changed; the user's other sessions are signed out" },
+        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated", "invalid_credentials"),
+      },
+    }),
+    async (c) => {
+      const { user, session } = requireAuth(c);
+      const body = c.req.valid("json");
+      if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
+        throw new WbkError("invalid_credentials", "the current password is wrong");
+      }
+      storage.users.setPasswordHash(user.id, await hashPassword(body.newPassword));
+      deps.sockets.closeSessions(sessions.revokeOthers(user.id, session.id), "session_revoked");
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/me",
+      tags: ["auth"],
+      security: bearer,
+      responses: { 200: jsonAnswer(userAnswer, "The signed-in user"), ...errorAnswers("unauthenticated") },
+    }),
+    (c) => c.json({ user: presentUser(requireAuth(c).user) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/api/me",
+      tags: ["auth"],
+      security: bearer,
+      request: jsonBody(patchMeBodySchema),
+      responses: {
+        200: jsonAnswer(userAnswer, "The updated user"),
+        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated"),
+      },
+    }),
+    (c) => {
+      const { user } = requireAuth(c);
+      const { displayName } = c.req.valid("json");
+      storage.users.setDisplayName(user.id, displayName);
+      return c.json({ user: presentUser({ ...user, displayName }) }, 200);
+    },
+  );
+}

@@ -1,0 +1,161 @@
+/** Conversations, members and REST messages (DESIGN.md "REST API"). */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  addMemberBodySchema,
+  conversationSchema,
+  createConversationBodySchema,
+  idSchema,
+  messageSchema,
+  pageLimitSchema,
+  patchConversationBodySchema,
+  postMessageBodySchema,
+  seqCursorSchema,
+  type ConversationId,
+  type Limits,
+  type UserId,
+} from "@wbk/shared";
+import { z } from "zod";
+import type { ConversationService } from "../../chat/conversations.js";
+import type { MessageService } from "../../chat/messages.js";
+import type { AppEnv, RequireAuth } from "../context.js";
+import { bearer, errorAnswers, jsonAnswer, jsonBody } from "../openapi.js";
+
+const conversationAnswer = z.object({ conversation: conversationSchema });
+const idParam = z.object({ id: idSchema });
+const memberParams = z.object({ id: idSchema, userId: idSchema });
+const messagePage = z.object({ messages: z.array(messageSchema), next: z.number().nullable() });
+const messageAnswer = z.object({ message: messageSchema });
+const pageQuery = z.object({
+  after: seqCursorSchema.optional(),
+  before: seqCursorSchema.optional(),
+  limit: pageLimitSchema,
+});
+
+export function conversationRoutes(
+  app: OpenAPIHono<AppEnv>,
+  deps: { conversations: ConversationService; messages: MessageService; requireAuth: RequireAuth; limits: Limits },
+): void {
+  const { conversations, messages, requireAuth } = deps;
+  const member = errorAnswers("unauthenticated", "forbidden", "not_found");
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/conversations",
+      tags: ["conversations"],
+      security: bearer,
+      request: jsonBody(createConversationBodySchema),
+      responses: {
+        201: jsonAnswer(conversationAnswer, "Created"),
+        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated", "user_not_found"),
+      },
+    }),
+    (c) => c.json({ conversation: conversations.create(requireAuth(c).userId, c.req.valid("json")) }, 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/conversations",
+      tags: ["conversations"],
+      security: bearer,
+      responses: {
+        200: jsonAnswer(z.object({ conversations: z.array(conversationSchema) }), "Most recent activity first"),
+        ...errorAnswers("unauthenticated"),
+      },
+    }),
+    (c) => c.json({ conversations: conversations.list(requireAuth(c).userId) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/api/conversations/{id}",
+      tags: ["conversations"],
+      security: bearer,
+      request: { params: idParam, ...jsonBody(patchConversationBodySchema) },
+      responses: { 200: jsonAnswer(conversationAnswer, "Renamed"), ...member, ...errorAnswers("invalid_json", "validation_failed") },
+    }),
+    (c) => {
+      const { id } = c.req.valid("param");
+      const { title } = c.req.valid("json");
+      return c.json({ conversation: conversations.rename(requireAuth(c).userId, id as ConversationId, title) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/conversations/{id}/members",
+      tags: ["conversations"],
+      security: bearer,
+      request: { params: idParam, ...jsonBody(addMemberBodySchema) },
+      responses: {
+        200: jsonAnswer(conversationAnswer, "The conversation with the member (adding twice changes nothing)"),
+        ...member,
+        ...errorAnswers("invalid_json", "validation_failed", "user_not_found"),
+      },
+    }),
+    (c) => {
+      const { id } = c.req.valid("param");
+      return c.json({ conversation: conversations.addMember(requireAuth(c).userId, id as ConversationId, c.req.valid("json")) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/conversations/{id}/members/{userId}",
+      tags: ["conversations"],
+      security: bearer,
+      request: { params: memberParams },
+      responses: { 204: { description: "Removed (yourself: left); their sockets on it close" }, ...member },
+    }),
+    (c) => {
+      const { id, userId } = c.req.valid("param");
+      conversations.removeMember(requireAuth(c).userId, id as ConversationId, userId as UserId);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/conversations/{id}/messages",
+      tags: ["messages"],
+      security: bearer,
+      request: { params: idParam, query: pageQuery },
+      responses: {
+        200: jsonAnswer(messagePage, "Messages in seq order; `next` is the cursor for the following page"),
+        ...member,
+        ...errorAnswers("validation_failed", "load_failed"),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const query = c.req.valid("query");
+      return c.json(await messages.list(requireAuth(c).userId, id as ConversationId, query), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/conversations/{id}/messages",
+      tags: ["messages"],
+      security: bearer,
+      request: { params: idParam, ...jsonBody(postMessageBodySchema(deps.limits.maxMessageChars)) },
+      responses: {
+        201: jsonAnswer(messageAnswer, "Posted"),
+        200: jsonAnswer(messageAnswer, "Already posted with this id and text: unchanged"),
+        ...member,
+        ...errorAnswers("invalid_json", "validation_failed", "message_id_conflict", "load_failed"),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await messages.post(requireAuth(c).userId, id as ConversationId, c.req.valid("json"));
+      return result.created ? c.json({ message: result.message }, 201) : c.json({ message: result.message }, 200);
+    },
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * Wires the parts together, in data-path order: authenticate → guard and log updates →
+ * persist documents; REST on the same Hocuspocus instance; one HTTP port for everything.
+ */
+import fs from "node:fs";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { Hocuspocus } from "@hocuspocus/server";
+import { serve } from "@hono/node-server";
+import { createAccess } from "./access.js";
+import { createSessionService } from "./auth/sessions.js";
+import { createConversationService } from "./chat/conversations.js";
+import { createMessageService } from "./chat/messages.js";
+import { authenticateExtension } from "./collab/authenticate.js";
+import { logUpdateExtension } from "./collab/logUpdate.js";
+import { DocumentPersistence } from "./collab/persistDocument.js";
+import { SocketRegistry } from "./collab/sockets.js";
+import { attachCollab } from "./collab/transport.js";
+import { WritePath } from "./collab/writePath.js";
+import type { ServerConfig } from "./config.js";
+import { createApp, finishApp } from "./http/app.js";
+import { createAuthGuard } from "./http/context.js";
+import { authRoutes } from "./http/routes/auth.js";
+import { conversationRoutes } from "./http/routes/conversations.js";
+import { systemRoutes } from "./http/routes/system.js";
+import { createLogger, type Logger } from "./log.js";
+import { sqliteStorage } from "./storage/sqlite/index.js";
+import type { Storage } from "./storage/types.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  storage: Storage;
+  hocuspocus: Hocuspocus;
+  logger: Logger;
+  /** Stops accepting, stores every open document, closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const storage = sqliteStorage(path.join(config.dataDir, "wbk.sqlite"));
+
+  const sessions = createSessionService(storage.sessions, { ttlSeconds: config.sessionTtlSeconds });
+  const access = createAccess(storage, config.adminEmails);
+  const sockets = new SocketRegistry(sessions);
+  const writePath = new WritePath({
+    storage,
+    limits: config.limits,
+    isAdmin: (userId) => access.isAdmin(userId),
+    logger: logger.child({ module: "writePath" }),
+  });
+  const persistence = new DocumentPersistence(storage, writePath, logger.child({ module: "persistence" }));
+
+  const hocuspocus = new Hocuspocus({
+    name: "wbk-chat",
+    quiet: true,
+    timeout: config.wsIdleTimeoutMs,
+    debounce: config.storeDebounceMs,
+    maxDebounce: config.storeDebounceMs * 5,
+    maxPendingDocuments: config.maxDocsPerSocket,
+    extensions: [
+      authenticateExtension({ sessions, access, sockets, maxDocsPerSocket: config.maxDocsPerSocket }),
+      ...persistence.extensions(),
+      logUpdateExtension(writePath, logger.child({ module: "logUpdate" })),
+    ],
+  });
+  sockets.bind(hocuspocus);
+  persistence.bind(hocuspocus);
+
+  const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
+  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }) });
+  systemRoutes(app, {
+    limits: config.limits,
+    health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),
+  });
+  authRoutes(app, { storage, sessions, sockets, requireAuth, trustProxy: config.trustProxy });
+  conversationRoutes(app, {
+    conversations: createConversationService({ storage, access, sockets }),
+    messages: createMessageService({ hocuspocus, writePath, access }),
+    requireAuth,
+    limits: config.limits,
+  });
+  finishApp(app, config.staticDir);
+
+  const server = await new Promise<HttpServer>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as HttpServer));
+    (s as HttpServer).once("error", reject);
+  });
+  const collab = attachCollab(server, {
+    hocuspocus,
+    sockets,
+    maxUpdateBytes: config.limits.maxUpdateBytes,
+    // Session expiry is checked on this beat too, so short test TTLs are noticed quickly.
+    pingIntervalMs: Math.max(200, Math.min(10_000, (config.sessionTtlSeconds * 1000) / 4)),
+    logger: logger.child({ module: "collab" }),
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  logger.info({ url, dataDir: config.dataDir }, "wbk-chat is listening");
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    storage,
+    hocuspocus,
+    logger,
+    close() {
+      closing ??= (async () => {
+        collab.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        writePath.flushStamps();
+        persistence.storeAll();
+        for (const document of hocuspocus.documents.values()) document.destroy();
+        storage.close();
+        logger.info("stopped; every open document stored");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Storage interfaces (STYLE.md "Storage behind small interfaces"). The SQLite implementations
+ * live in ./sqlite; a second backend is a new folder implementing these.
+ */
+import type { ConversationId, UserId } from "@wbk/shared";
+
+export interface UserRecord {
+  id: UserId;
+  email: string;
+  displayName: string;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface UserStore {
+  create(user: UserRecord): void;
+  byId(id: UserId): UserRecord | undefined;
+  byEmail(email: string): UserRecord | undefined;
+  byIds(ids: readonly UserId[]): UserRecord[];
+  setDisplayName(id: UserId, displayName: string): void;
+  setPasswordHash(id: UserId, hash: string): void;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the token, hex; the token itself is never stored. */
+  id: string;
+  userId: UserId;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface SessionStore {
+  create(session: SessionRecord): void;
+  get(id: string): SessionRecord | undefined;
+  extend(id: string, expiresAt: number): void;
+  revoke(id: string, at: number): void;
+  /** Revokes every live session of the user except `keep`; returns the revoked ids. */
+  revokeAllOf(userId: UserId, at: number, keep?: string): string[];
+}
+
+export interface ConversationRecord {
+  id: ConversationId;
+  title: string;
+  createdAt: number;
+  createdBy: UserId;
+  lastMessageAt: number | null;
+}
+
+export interface ConversationStore {
+  create(conversation: ConversationRecord, memberIds: readonly UserId[]): void;
+  get(id: ConversationId): ConversationRecord | undefined;
+  /** The user's conversations, most recent activity first. */
+  listFor(userId: UserId): ConversationRecord[];
+  rename(id: ConversationId, title: string): void;
+  members(id: ConversationId): UserId[];
+  isMember(id: ConversationId, userId: UserId): boolean;
+  /** Adds a member; false when already one. */
+  addMember(id: ConversationId, userId: UserId, at: number): boolean;
+  /** Removes a member; false when not one. */
+  removeMember(id: ConversationId, userId: UserId): boolean;
+  touch(id: ConversationId, at: number): void;
+}
+
+/** Latest stored Yjs snapshot per document, with the last update-log row it covers. */
+export interface SnapshotStore {
+  get(conversationId: ConversationId): { state: Uint8Array; coveredLogSeq: number } | undefined;
+  /** Stores the snapshot and drops the bytes of the log rows it covers, in one transaction. */
+  put(conversationId: ConversationId, state: Uint8Array, coveredLogSeq: number): void;
+}
+
+/** The kinds of action one update holds (reports count them). */
+export type ActionKind =
+  | "message.sent"
+  | "message.edited"
+  | "message.deleted"
+  | "video.shared"
+  | "reaction.set"
+  | "read.updated"
+  | "server.stamp";
+
+export interface NewMessageEntry {
+  messageId: string;
+  authorId: UserId;
+}
+
+/** Who a Yjs client id belongs to in one conversation, and how far the server has seen it write. */
+export interface ClientBinding {
+  userId: UserId;
+  /** One past the highest clock accepted from this client id. */
+  nextClock: number;
+}
+
+export interface LogEntry {
+  conversationId: ConversationId;
+  /** The acting user; null for the server's own housekeeping (seq stamps). */
+  userId: UserId | null;
+  clientId: number | null;
+  serverTime: number;
+  update: Uint8Array;
+  actions: readonly ActionKind[];
+  /** Client-id bindings this update creates or advances (DESIGN.md "Who may write what"). */
+  bindings: ReadonlyMap<number, ClientBinding>;
+  /** Messages created by this update: they get their `seq` in the same commit. */
+  newMessages: readonly NewMessageEntry[];
+}
+
+export interface CommittedEntry {
+  logSeq: number;
+  /** seq given to each new message, in the order of `newMessages`. */
+  seqs: number[];
+}
+
+export interface MessageSeqRecord {
+  messageId: string;
+  seq: number;
+  authorId: UserId;
+  serverTime: number;
+}
+
+/**
+ * The update log, the per-conversation message order and the client-id bindings: written
+ * together in one transaction per accepted update.
+ */
+export interface UpdateLogStore {
+  /** Commits the row, the bindings and the new messages' seqs atomically. */
+  append(entry: LogEntry): CommittedEntry;
+  /** Log rows whose bytes are still kept, after `afterLogSeq`, in order. */
+  updatesSince(conversationId: ConversationId, afterLogSeq: number): Uint8Array[];
+  bindings(conversationId: ConversationId, clientIds: readonly number[]): Map<number, ClientBinding>;
+  messageSeqs(conversationId: ConversationId): Map<string, MessageSeqRecord>;
+  messageSeq(conversationId: ConversationId, messageId: string): MessageSeqRecord | undefined;
+  /** Gives a seq to a message the document holds but the table does not (recovery). */
+  assignSeq(conversationId: ConversationId, messageId: string, authorId: UserId, serverTime: number): number;
+  count(conversationId: ConversationId): number;
+  /** The newest log sequence number of the conversation (0 when none). */
+  lastLogSeq(conversationId: ConversationId): number;
+}
+
+export interface Storage {
+  users: UserStore;
+  sessions: SessionStore;
+  conversations: ConversationStore;
+  snapshots: SnapshotStore;
+  log: UpdateLogStore;
+  /** Runs `fn` in one IMMEDIATE transaction (read-then-write without races). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

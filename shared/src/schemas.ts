@@ -1,0 +1,154 @@
+/**
+ * Wire shapes shared by server and SDK (DESIGN.md "REST API"). The server declares its routes
+ * with these schemas, so validation, error details and /api/openapi.json come from one place.
+ */
+import { z } from "zod";
+import { MESSAGE_ID_PATTERN } from "./ids.js";
+import { DEFAULT_LIMITS, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from "./limits.js";
+
+const trimmedName = (what: string) =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(
+      z
+        .string()
+        .min(1, `${what} must not be empty`)
+        .max(NAME_MAX, `${what} must be at most ${NAME_MAX} characters`),
+    );
+
+export const emailSchema = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.email("email must be a valid address").max(254));
+
+export const passwordSchema = z
+  .string()
+  .min(PASSWORD_MIN, `password must be at least ${PASSWORD_MIN} characters`)
+  .max(PASSWORD_MAX, `password must be at most ${PASSWORD_MAX} characters`);
+
+export const displayNameSchema = trimmedName("displayName");
+export const titleSchema = trimmedName("title");
+export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be an id");
+export const messageIdSchema = z
+  .string()
+  .regex(MESSAGE_ID_PATTERN, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+
+/** Message text: not blank, at most `maxChars` UTF-16 code units, no lone surrogates. */
+export function messageTextSchema(maxChars = DEFAULT_LIMITS.maxMessageChars) {
+  return z
+    .string()
+    .max(maxChars, `text must be at most ${maxChars} characters`)
+    .refine((s) => s.trim().length > 0, "text must not be empty")
+    .refine((s) => s.isWellFormed(), "text must be well-formed Unicode");
+}
+
+/** Checks message text against the limits; returns the first problem or null. */
+export function checkMessageText(text: unknown, maxChars: number): string | null {
+  const result = messageTextSchema(maxChars).safeParse(text);
+  return result.success ? null : (result.error.issues[0]?.message ?? "invalid text");
+}
+
+// ---- objects ----
+
+export const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  createdAt: z.string(),
+});
+export type User = z.infer<typeof userSchema>;
+
+export const memberSchema = z.object({ id: z.string(), displayName: z.string() });
+
+export const conversationSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  members: z.array(memberSchema),
+  lastMessageAt: z.string().nullable(),
+});
+export type Conversation = z.infer<typeof conversationSchema>;
+
+export const videoInfoSchema = z.object({
+  videoId: z.string(),
+  filename: z.string(),
+  mime: z.string(),
+  size: z.number(),
+  durationMs: z.number().nullable(),
+  status: z.enum(["uploading", "ready", "failed"]),
+});
+
+export const messageSchema = z.object({
+  id: z.string(),
+  authorId: z.string(),
+  kind: z.enum(["text", "video"]),
+  text: z.string(),
+  createdAt: z.number(),
+  replyTo: z.string().optional(),
+  editedAt: z.number().optional(),
+  deleted: z.literal(true).optional(),
+  reactions: z.record(z.string(), z.string()),
+  video: videoInfoSchema.optional(),
+  seq: z.number(),
+  serverTime: z.number(),
+});
+export type MessageDto = z.infer<typeof messageSchema>;
+
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const authResultSchema = z.object({ user: userSchema, token: z.string() });
+export type AuthResult = z.infer<typeof authResultSchema>;
+
+export const configSchema = z.object({
+  limits: z.object({
+    maxMessageChars: z.number(),
+    maxUpdateBytes: z.number(),
+    maxVideoBytes: z.number(),
+    maxBodyBytes: z.number(),
+  }),
+});
+
+// ---- request bodies ----
+
+export const registerBodySchema = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  displayName: displayNameSchema,
+});
+export const loginBodySchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1).max(PASSWORD_MAX),
+});
+export const passwordBodySchema = z.object({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX),
+  newPassword: passwordSchema,
+});
+export const patchMeBodySchema = z.object({ displayName: displayNameSchema });
+export const createConversationBodySchema = z.object({
+  title: titleSchema,
+  memberIds: z.array(idSchema).max(200).optional(),
+  memberEmails: z.array(emailSchema).max(200).optional(),
+});
+export const patchConversationBodySchema = z.object({ title: titleSchema });
+export const addMemberBodySchema = z.union([
+  z.object({ userId: idSchema }),
+  z.object({ email: emailSchema }),
+]);
+export function postMessageBodySchema(maxChars = DEFAULT_LIMITS.maxMessageChars) {
+  return z.object({
+    id: messageIdSchema,
+    text: messageTextSchema(maxChars),
+    replyTo: messageIdSchema.optional(),
+  });
+}
+
+export const pageLimitSchema = z.coerce.number().int().min(1).max(200).default(50);
+export const seqCursorSchema = z.coerce.number().int().min(0);
