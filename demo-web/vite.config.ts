@@ -11,8 +11,9 @@ export default defineConfig({
   },
   build: { outDir: "dist", emptyOutDir: true },
   server: {
-    // No changeOrigin: the server's CSRF check compares Origin with Host, and both must
-    // stay the dev server's for cookie-authenticated writes and socket upgrades.
+    // No changeOrigin: Host stays the dev server's, the same as the browser's Origin, so the
+    // server sees same-origin requests and its CSRF check (DESIGN.md "Errors",
+    // csrf_rejected) lets cookie-authenticated writes and socket upgrades through.
     proxy: {
       "/api": SERVER,
       "/collab": { target: SERVER, ws: true },

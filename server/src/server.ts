@@ -113,7 +113,9 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     close() {
       closing ??= (async () => {
         collab.close();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
         writePath.flushStamps();
         persistence.storeAll();
         for (const document of hocuspocus.documents.values()) document.destroy();

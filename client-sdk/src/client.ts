@@ -1,0 +1,252 @@
+/**
+ * `createChatClient`: auth and conversation calls over REST, and one WebSocket for every open
+ * conversation. Browsers use the `wbk_session` cookie and never hold the token; native apps
+ * pass `getToken`, and Node scripts may simply sign in (the token is then kept in memory).
+ */
+import { HocuspocusProviderWebsocket } from "@hocuspocus/provider";
+import {
+  DEFAULT_LIMITS,
+  type AuthResult,
+  type Conversation,
+  type ConversationId,
+  type Limits,
+  type User,
+  type UserId,
+} from "@wbk/shared";
+import { ConversationHandle } from "./conversation.js";
+import { ChatError } from "./errors.js";
+import { Emitter } from "./events.js";
+import { Http } from "./http.js";
+import { defaultStorage, type StorageAdapter } from "./storage.js";
+import type { ChatClientEvents, ChatClientOptions, ConnectionState } from "./types.js";
+
+export interface LogoutOptions {
+  /** Keep this user's conversations on the device (default: delete them). */
+  keepLocalData?: boolean;
+}
+
+const isBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
+
+export class ChatClient extends Emitter<ChatClientEvents> {
+  private readonly http: Http;
+  private readonly storage: StorageAdapter;
+  private readonly baseUrl: string;
+  private readonly getToken: ChatClientOptions["getToken"];
+  private readonly WebSocketImpl: unknown;
+  /** Token from sign-in, kept only outside browsers when no getToken is given. */
+  private token: string | null = null;
+  private socket: HocuspocusProviderWebsocket | null = null;
+  private readonly open = new Map<string, ConversationHandle>();
+  private limits: Limits = DEFAULT_LIMITS;
+  private currentUser: User | null = null;
+  private connection: ConnectionState = "offline";
+
+  constructor(options: ChatClientOptions = {}) {
+    super();
+    const origin = isBrowser() ? window.location.origin : undefined;
+    const baseUrl = options.baseUrl ?? origin;
+    if (!baseUrl) throw new ChatError("validation_failed", "baseUrl is required outside browsers");
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.getToken = options.getToken;
+    this.storage = options.storage ?? defaultStorage();
+    this.WebSocketImpl = options.WebSocket;
+    this.http = new Http({
+      baseUrl: this.baseUrl,
+      fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
+      token: () => this.currentToken(),
+    });
+  }
+
+  get user(): User | null {
+    return this.currentUser;
+  }
+
+  get state(): ConnectionState {
+    return this.connection;
+  }
+
+  // ---- auth ----
+
+  async register(input: { email: string; password: string; displayName: string }): Promise<User> {
+    return this.signedIn(await this.http.request<AuthResult>("POST", "/api/auth/register", input));
+  }
+
+  async login(input: { email: string; password: string }): Promise<User> {
+    return this.signedIn(await this.http.request<AuthResult>("POST", "/api/auth/login", input));
+  }
+
+  /** The signed-in user (restores a browser session after a reload), or null. */
+  async me(): Promise<User | null> {
+    try {
+      const { user } = await this.http.request<{ user: User }>("GET", "/api/me");
+      await this.startSession(user);
+      return user;
+    } catch (error) {
+      if (error instanceof ChatError && error.status === 401) return null;
+      throw error;
+    }
+  }
+
+  /** Signs out; deletes this user's local conversations unless `keepLocalData`. */
+  async logout(options: LogoutOptions = {}): Promise<void> {
+    const user = this.currentUser;
+    try {
+      await this.http.request<void>("POST", "/api/auth/logout");
+    } catch (error) {
+      // Signing out must work offline and with a dead session too.
+      if (!(error instanceof ChatError) || (error.status !== 401 && error.code !== "network_error")) throw error;
+    }
+    await this.endSession(options.keepLocalData ? "keep" : "delete");
+    this.token = null;
+    if (user && !options.keepLocalData) await this.storage.clearPrefix(this.storePrefix(user.id));
+  }
+
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.http.request<void>("POST", "/api/auth/password", { currentPassword, newPassword });
+  }
+
+  async updateProfile(input: { displayName: string }): Promise<User> {
+    const { user } = await this.http.request<{ user: User }>("PATCH", "/api/me", input);
+    this.currentUser = user;
+    this.emit("user", { user });
+    return user;
+  }
+
+  // ---- conversations ----
+
+  async listConversations(): Promise<Conversation[]> {
+    return (await this.http.request<{ conversations: Conversation[] }>("GET", "/api/conversations")).conversations;
+  }
+
+  async createConversation(input: { title: string; memberIds?: string[]; memberEmails?: string[] }): Promise<Conversation> {
+    return (await this.http.request<{ conversation: Conversation }>("POST", "/api/conversations", input)).conversation;
+  }
+
+  async renameConversation(id: string, title: string): Promise<Conversation> {
+    const path = `/api/conversations/${encodeURIComponent(id)}`;
+    return (await this.http.request<{ conversation: Conversation }>("PATCH", path, { title })).conversation;
+  }
+
+  async addMember(id: string, who: { userId: string } | { email: string }): Promise<Conversation> {
+    const path = `/api/conversations/${encodeURIComponent(id)}/members`;
+    return (await this.http.request<{ conversation: Conversation }>("POST", path, who)).conversation;
+  }
+
+  async removeMember(id: string, userId: string): Promise<void> {
+    await this.http.request<void>("DELETE", `/api/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`);
+  }
+
+  async leaveConversation(id: string): Promise<void> {
+    const user = this.requireUser();
+    this.open.get(id)?.close();
+    await this.removeMember(id, user.id);
+  }
+
+  /** The open conversation with this id (the same handle on every call until it is closed). */
+  conversation(id: string): ConversationHandle {
+    const user = this.requireUser();
+    const existing = this.open.get(id);
+    if (existing) return existing;
+    const handle = new ConversationHandle({
+      id: id as ConversationId,
+      userId: user.id as UserId,
+      storage: this.storage,
+      storePrefix: this.storePrefix(user.id),
+      socket: this.requireSocket(),
+      token: async () => (await this.currentToken()) ?? "",
+      limits: () => this.limits,
+      onAuthFailure: (reason) => this.onAuthFailure(reason),
+      onClosed: (closedId) => this.open.delete(closedId),
+    });
+    this.open.set(id, handle);
+    return handle;
+  }
+
+  /** Closes the socket and every open conversation (local data stays). */
+  async close(): Promise<void> {
+    await this.endSession("keep");
+    this.removeAllListeners();
+  }
+
+  // ---- internals ----
+
+  private async currentToken(): Promise<string | null> {
+    if (this.getToken) return (await this.getToken()) ?? null;
+    return this.token;
+  }
+
+  private async signedIn(result: AuthResult): Promise<User> {
+    if (!this.getToken && !isBrowser()) this.token = result.token;
+    if (this.currentUser && this.currentUser.id !== result.user.id) await this.endSession("keep");
+    await this.startSession(result.user);
+    return result.user;
+  }
+
+  private async startSession(user: User): Promise<void> {
+    this.currentUser = user;
+    try {
+      this.limits = (await this.http.request<{ limits: Limits }>("GET", "/api/config")).limits;
+    } catch {
+      // offline: the defaults match the server's unless an operator changed them
+    }
+    if (this.socket) this.socket.connect();
+    else this.requireSocket();
+    this.emit("user", { user });
+  }
+
+  private async endSession(local: "keep" | "delete"): Promise<void> {
+    const handles = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(handles.map((h) => (local === "delete" ? h.destroy() : Promise.resolve(h.close()))));
+    this.socket?.destroy();
+    this.socket = null;
+    this.setState("offline");
+    if (this.currentUser) {
+      this.currentUser = null;
+      this.emit("user", { user: null });
+    }
+  }
+
+  private onAuthFailure(reason: string): void {
+    // Stop reconnecting until the app signs in again.
+    this.socket?.disconnect();
+    this.setState("offline");
+    this.emit("auth-required", { reason: reason as ChatClientEvents["auth-required"]["reason"] });
+  }
+
+  private requireUser(): User {
+    if (!this.currentUser) throw new ChatError("unauthenticated", "sign in first");
+    return this.currentUser;
+  }
+
+  private requireSocket(): HocuspocusProviderWebsocket {
+    if (this.socket) return this.socket;
+    const url = `${this.baseUrl.replace(/^http/, "ws")}/collab`;
+    const socket = new HocuspocusProviderWebsocket({
+      url,
+      ...(this.WebSocketImpl ? { WebSocketPolyfill: this.WebSocketImpl } : {}),
+    });
+    socket.on("status", ({ status }: { status: string }) => {
+      this.setState(status === "connected" ? "online" : status === "connecting" ? "connecting" : "offline");
+    });
+    socket.on("disconnect", ({ event }: { event: { code: number; reason: string } }) => {
+      if (event.code === 4401) this.onAuthFailure(event.reason);
+    });
+    this.socket = socket;
+    return socket;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.connection) return;
+    this.connection = state;
+    this.emit("status", { state });
+  }
+
+  private storePrefix(userId: string): string {
+    return `wbk:${userId}:`;
+  }
+}
+
+export function createChatClient(options: ChatClientOptions = {}): ChatClient {
+  return new ChatClient(options);
+}

@@ -1,0 +1,283 @@
+/**
+ * One open conversation on the device: its Y.Doc, its local store, its provider on the shared
+ * socket, and the delivery state of the device's own messages.
+ */
+import { HocuspocusProvider, type HocuspocusProviderWebsocket } from "@hocuspocus/provider";
+import {
+  appendTextMessage,
+  checkMessageText,
+  documentName,
+  fromBase64Url,
+  listMessages,
+  parseStatelessMessage,
+  randomId,
+  type ConversationId,
+  type Limits,
+  type Message,
+  type MessageId,
+  type UserId,
+} from "@wbk/shared";
+import * as Y from "yjs";
+import { ChatError } from "./errors.js";
+import { Emitter } from "./events.js";
+import type { DocumentStore, StorageAdapter } from "./storage.js";
+import type { ChatMessage, ConversationEvents, DeliveryState, SendOptions } from "./types.js";
+
+export interface ConversationDeps {
+  id: ConversationId;
+  userId: UserId;
+  storage: StorageAdapter;
+  /** Local store name prefix of the signed-in user (stores are separate per user). */
+  storePrefix: string;
+  socket: HocuspocusProviderWebsocket;
+  token: () => Promise<string>;
+  limits: () => Limits;
+  /** The server refused the session while opening this conversation. */
+  onAuthFailure: (reason: string) => void;
+  onClosed: (id: ConversationId) => void;
+}
+
+interface OwnMessage {
+  state: DeliveryState;
+  /** The message is covered by a state vector whose entry for `clientId` reaches `clock`. */
+  clientId: number;
+  clock: number;
+}
+
+const AUTH_REASONS = new Set(["session_expired", "session_revoked", "unauthenticated"]);
+/** How long to wait before asking again for a document the server could not load. */
+const LOAD_RETRY_MS = 1000;
+
+export class ConversationHandle extends Emitter<ConversationEvents> {
+  readonly id: ConversationId;
+  private doc!: Y.Doc;
+  private store!: DocumentStore;
+  private provider: HocuspocusProvider | null = null;
+  private readonly own = new Map<string, OwnMessage>();
+  private current: ChatMessage[] = [];
+  private loaded!: Promise<void>;
+  private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly deps: ConversationDeps) {
+    super();
+    this.id = deps.id;
+    this.open();
+  }
+
+  /** Messages in display order (DESIGN.md "Order"), own ones with their delivery state. */
+  get messages(): ChatMessage[] {
+    return this.current;
+  }
+
+  /** Resolves once the device's saved copy is loaded (history shows before the network answers). */
+  get ready(): Promise<void> {
+    return this.loaded;
+  }
+
+  /**
+   * The raw Yjs document, for tools and tests. Writes outside the document layout are refused
+   * by the server, and the SDK then reloads the conversation (DESIGN.md "Refusal").
+   */
+  get ydoc(): Y.Doc {
+    return this.doc;
+  }
+
+  get synced(): boolean {
+    return this.provider?.isSynced ?? false;
+  }
+
+  deliveryState(id: string): DeliveryState | undefined {
+    return this.current.find((m) => m.id === id)?.delivery;
+  }
+
+  /**
+   * Sends a text message. Resolves with its id once it is in the local store (in memory when
+   * local saving is off); rejects with `validation_failed` before writing anything.
+   */
+  async send(text: string, options: SendOptions = {}): Promise<MessageId> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    const problem = checkMessageText(text, this.deps.limits().maxMessageChars);
+    if (problem) throw new ChatError("validation_failed", problem, 400, [{ path: "text", message: problem }]);
+    const id = (options.id ?? randomId()) as MessageId;
+    await this.loaded;
+    if (this.own.has(id) || this.current.some((m) => m.id === id)) {
+      throw new ChatError("message_id_conflict", "a message with this id exists");
+    }
+    this.write(id, text, Date.now(), options.replyTo);
+    if (this.deps.storage.persistent) {
+      await this.store.flush();
+      this.advance(id, "pending");
+    }
+    return id;
+  }
+
+  /** Stops syncing this conversation on this device (its local copy stays). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.teardown(false);
+    this.deps.onClosed(this.id);
+    this.removeAllListeners();
+  }
+
+  /** Stops syncing and deletes the local copy (logout). */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    await this.teardown(true);
+    this.removeAllListeners();
+  }
+
+  // ---- internals ----
+
+  private open(): void {
+    this.doc = new Y.Doc();
+    this.store = this.deps.storage.open(`${this.deps.storePrefix}${this.id}`, this.doc);
+    const doc = this.doc;
+    doc.on("update", () => {
+      if (doc === this.doc) this.refresh();
+    });
+    this.loaded = this.store.whenLoaded.then(() => {
+      if (doc !== this.doc || this.closed) return;
+      this.refresh();
+      this.connect();
+    });
+  }
+
+  private connect(): void {
+    const provider = new HocuspocusProvider({
+      name: documentName(this.id),
+      document: this.doc,
+      websocketProvider: this.deps.socket,
+      token: this.deps.token,
+    });
+    this.provider = provider;
+    provider.on("synced", () => {
+      this.markSent();
+      this.emit("synced", {});
+    });
+    provider.on("unsyncedChanges", () => this.markSent());
+    provider.on("stateless", ({ payload }: { payload: string }) => {
+      const message = parseStatelessMessage(payload);
+      if (message?.type === "stored") this.markStored(message.sv);
+    });
+    provider.on("authenticationFailed", ({ reason }: { reason: string }) => this.onRefused(provider, reason));
+    provider.on("close", ({ event }: { event: { code: number; reason: string } }) => {
+      // The server closing just this document arrives as code 1000 with our error code as reason.
+      if (event.code === 1000 && event.reason) this.onRefused(provider, event.reason);
+    });
+    provider.attach();
+  }
+
+  private onRefused(provider: HocuspocusProvider, reason: string): void {
+    if (provider !== this.provider || this.closed) return;
+    if (AUTH_REASONS.has(reason)) {
+      this.deps.onAuthFailure(reason);
+    } else if (reason === "load_failed") {
+      provider.detach();
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (provider === this.provider && !this.closed) provider.attach();
+      }, LOAD_RETRY_MS);
+    } else if (reason === "update_refused") {
+      void this.recoverFromRefusal();
+    } else if (reason !== "provider_initiated") {
+      this.closed = true;
+      this.teardown(false);
+      this.emit("closed", { reason });
+    }
+  }
+
+  /**
+   * DESIGN.md "Refusal": drop the local copy, load the conversation afresh under a new client
+   * id, and write the still-pending valid messages again with the same ids.
+   */
+  private async recoverFromRefusal(): Promise<void> {
+    const maxChars = this.deps.limits().maxMessageChars;
+    const pending = listMessages(this.doc).filter(
+      (m) => m.authorId === this.deps.userId && m.seq === undefined && m.kind === "text" && checkMessageText(m.text, maxChars) === null,
+    );
+    await this.teardown(true);
+    this.open();
+    await this.loaded;
+    const provider = this.provider;
+    if (!provider) return;
+    const rewrite = () => {
+      const have = new Set(listMessages(this.doc).map((m) => m.id));
+      for (const m of pending) {
+        if (!have.has(m.id)) this.write(m.id, m.text, m.createdAt, m.replyTo);
+      }
+    };
+    if (provider.isSynced) rewrite();
+    else provider.on("synced", rewrite);
+  }
+
+  private write(id: MessageId, text: string, createdAt: number, replyTo?: MessageId): void {
+    this.doc.transact(() => {
+      const fields = { id, authorId: this.deps.userId, text, createdAt };
+      appendTextMessage(this.doc, replyTo === undefined ? fields : { ...fields, replyTo });
+    });
+    this.own.set(id, { state: "unsaved", clientId: this.doc.clientID, clock: Y.getState(this.doc.store, this.doc.clientID) });
+    this.refresh();
+    this.emit("delivery", { messageId: id, state: "unsaved" });
+  }
+
+  private advance(id: string, state: DeliveryState): void {
+    const own = this.own.get(id);
+    const order: DeliveryState[] = ["unsaved", "pending", "sent", "stored"];
+    if (!own || order.indexOf(state) <= order.indexOf(own.state)) return;
+    own.state = state;
+    this.refresh();
+    this.emit("delivery", { messageId: id as MessageId, state });
+  }
+
+  private markSent(): void {
+    const provider = this.provider;
+    if (!provider || !provider.isSynced || provider.hasUnsyncedChanges) return;
+    for (const [id, own] of this.own) if (own.state !== "stored") this.advance(id, "sent");
+  }
+
+  private markStored(encodedSv: string): void {
+    const bytes = fromBase64Url(encodedSv);
+    if (!bytes) return;
+    const sv = Y.decodeStateVector(bytes);
+    for (const [id, own] of this.own) {
+      if ((sv.get(own.clientId) ?? 0) >= own.clock) this.advance(id, "stored");
+    }
+  }
+
+  private refresh(): void {
+    const messages = listMessages(this.doc);
+    this.current = messages.map((m) => this.present(m));
+    for (const m of messages) {
+      // A seq is written only after the log commit: the message is stored.
+      if (m.seq !== undefined && this.own.get(m.id)?.state !== "stored" && this.own.has(m.id)) {
+        queueMicrotask(() => this.advance(m.id, "stored"));
+      }
+    }
+    this.emit("change", { messages: this.current });
+  }
+
+  private present(message: Message): ChatMessage {
+    if (message.authorId !== this.deps.userId) return message;
+    const tracked = this.own.get(message.id);
+    const delivery: DeliveryState = tracked?.state ?? (message.seq !== undefined ? "stored" : this.deps.storage.persistent ? "pending" : "unsaved");
+    return { ...message, delivery };
+  }
+
+  private async teardown(clearLocal: boolean): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const provider = this.provider;
+    this.provider = null;
+    if (provider) {
+      provider.detach();
+      provider.destroy();
+    }
+    const store = this.store;
+    const doc = this.doc;
+    if (clearLocal) await store.clear();
+    else await store.close();
+    doc.destroy();
+  }
+}

@@ -1,0 +1,20 @@
+export { createChatClient, ChatClient, type LogoutOptions } from "./client.js";
+export { ConversationHandle } from "./conversation.js";
+export { ChatError } from "./errors.js";
+export { memoryStorage, indexedDbStorage, type StorageAdapter, type DocumentStore } from "./storage.js";
+export type {
+  ChatClientEvents,
+  ChatClientOptions,
+  ChatMessage,
+  ConnectionState,
+  Conversation,
+  ConversationEvents,
+  DeliveryState,
+  Limits,
+  Listener,
+  Message,
+  MessageId,
+  SendOptions,
+  User,
+  UserId,
+} from "./types.js";
