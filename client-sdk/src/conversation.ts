@@ -180,6 +180,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
         if (provider === this.provider && !this.closed) provider.attach();
       }, LOAD_RETRY_MS);
     } else if (reason === "update_refused") {
+      this.emit("refused", { reason });
       void this.recoverFromRefusal();
     } else if (reason !== "provider_initiated") {
       this.closed = true;

@@ -61,6 +61,11 @@ export interface ConversationEvents {
   delivery: { messageId: MessageId; state: DeliveryState };
   /** The first sync with the server finished. */
   synced: Record<string, never>;
+  /**
+   * The server refused an update from this device (`update_refused`): the SDK dropped its local
+   * copy, reloaded the conversation and wrote its still-pending valid messages again.
+   */
+  refused: { reason: string };
   /** The server closed this conversation for this device (e.g. `forbidden` after removal). */
   closed: { reason: string };
 }

@@ -40,6 +40,10 @@ export class SocketRegistry {
     return true;
   }
 
+  hasDocument(ws: WebSocket, name: string): boolean {
+    return this.info.get(ws)?.documents.has(name) ?? false;
+  }
+
   closeDocument(ws: WebSocket, name: string): void {
     this.info.get(ws)?.documents.delete(name);
   }

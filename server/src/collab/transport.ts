@@ -7,6 +7,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { closeEventFor } from "@wbk/shared";
+import * as decoding from "lib0/decoding";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { readSessionCookie } from "../http/cookies.js";
 import type { Logger } from "../log.js";
@@ -16,6 +17,19 @@ import type { SocketRegistry } from "./sockets.js";
 export const COLLAB_PATH = "/collab";
 /** Framing around one update (document name, message types, lengths). */
 const FRAME_OVERHEAD = 4096;
+const MESSAGE_CLOSE = 7;
+
+/** Document name and message type of a Hocuspocus frame; null when it cannot be read. */
+function readHeader(bytes: Uint8Array): { name: string; type: number } | null {
+  try {
+    const decoder = decoding.createDecoder(bytes);
+    const address = decoding.readVarString(decoder);
+    const separator = address.indexOf("\0");
+    return { name: separator === -1 ? address : address.slice(0, separator), type: decoding.readVarUint(decoder) };
+  } catch {
+    return null;
+  }
+}
 
 export interface CollabTransportOptions {
   hocuspocus: Hocuspocus;
@@ -56,6 +70,10 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
         ws.close(event.code, event.reason);
         return;
       }
+      const header = readHeader(bytes);
+      // A provider detaching a document the server already closed (refusal, removal) still sends
+      // CLOSE; Hocuspocus would queue it and replay it onto the next open of that document.
+      if (header?.type === MESSAGE_CLOSE && !sockets.hasDocument(ws, header.name)) return;
       client.handleMessage(bytes);
     });
     ws.on("pong", () => alive.add(ws));
