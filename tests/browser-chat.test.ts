@@ -1,0 +1,87 @@
+/**
+ * The demo page end to end in two real browser contexts: sign up, start a conversation with
+ * the other person, chat both ways with delivery ticks. Leaves a screenshot in test-output/.
+ */
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, outputPath } from "./helpers/browser.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+
+const DEMO_DIST = path.resolve(import.meta.dirname, "..", "demo-web", "dist");
+
+describe("demo page in Chromium", () => {
+  let server: TestServer;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    server = await startTestServer({}, { staticDir: DEMO_DIST });
+    chromium = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.stop();
+  });
+
+  async function signUp(page: Page, email: string, displayName: string) {
+    await page.goto(server.url);
+    const form = page.getByTestId("signup-form");
+    await form.locator('input[name="email"]').fill(email);
+    await form.locator('input[name="displayName"]').fill(displayName);
+    await form.locator('input[name="password"]').fill("a long enough password");
+    await page.getByTestId("signup-submit").click();
+    await expect.poll(() => page.getByTestId("me").textContent()).toBe(displayName);
+  }
+
+  const messageTexts = (page: Page) => page.getByTestId("message-text").allTextContents();
+
+  it("two people sign up and chat both ways", { timeout: 120_000 }, async () => {
+    const annPage = await (await chromium.browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    const benPage = await (await chromium.browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
+    await signUp(annPage, "ann@example.com", "Ann");
+    await signUp(benPage, "ben@example.com", "Ben");
+    await expect.poll(() => annPage.getByTestId("connection-state").textContent()).toBe("online");
+
+    // Ann starts a conversation with Ben by email.
+    const form = annPage.getByTestId("new-conversation-form");
+    await form.locator('input[name="title"]').fill("Playdate on Saturday");
+    await form.locator('input[name="members"]').fill("BEN@example.com");
+    await annPage.getByTestId("new-conversation-submit").click();
+    const annItem = annPage.getByTestId("conversation-item").filter({ hasText: "Playdate on Saturday" });
+    await annItem.click();
+    await expect.poll(() => annPage.getByTestId("chat-title").textContent()).toBe("Playdate on Saturday");
+
+    await annPage.getByTestId("composer").fill("Hi Ben! Park at 10?");
+    await annPage.getByTestId("send").click();
+    await expect.poll(() => messageTexts(annPage)).toEqual(["Hi Ben! Park at 10?"]);
+    const annTick = annPage.getByTestId("message-delivery").first();
+    await expect.poll(() => annTick.getAttribute("data-state"), { timeout: 15_000 }).toBe("stored");
+
+    // Ben's list picks the conversation up; he opens it and answers.
+    const benItem = benPage.getByTestId("conversation-item").filter({ hasText: "Playdate on Saturday" });
+    await expect.poll(() => benItem.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => benItem.getByTestId("conversation-preview").textContent()).toContain("Hi Ben! Park at 10?");
+    await benItem.click();
+    await expect.poll(() => messageTexts(benPage)).toEqual(["Hi Ben! Park at 10?"]);
+    expect(await benPage.getByTestId("message-author").first().textContent()).toBe("Ann");
+    expect(await benPage.getByTestId("message").first().getAttribute("data-own")).toBe("false");
+
+    await benPage.getByTestId("composer").fill("Yes! See you there 🎈");
+    await benPage.getByTestId("composer").press("Enter");
+    await expect.poll(() => messageTexts(annPage)).toEqual(["Hi Ben! Park at 10?", "Yes! See you there 🎈"]);
+    await expect.poll(() => messageTexts(benPage)).toEqual(["Hi Ben! Park at 10?", "Yes! See you there 🎈"]);
+    await expect
+      .poll(() => benPage.getByTestId("message-delivery").first().getAttribute("data-state"), { timeout: 15_000 })
+      .toBe("stored");
+    const authors = await annPage.getByTestId("message-author").allTextContents();
+    expect(authors[1]).toBe("Ben");
+
+    // A reload shows the history again (from IndexedDB first, then the server).
+    await annPage.reload();
+    await annPage.getByTestId("conversation-item").filter({ hasText: "Playdate on Saturday" }).click();
+    await expect.poll(() => messageTexts(annPage)).toEqual(["Hi Ben! Park at 10?", "Yes! See you there 🎈"]);
+
+    await annPage.screenshot({ path: outputPath("browser-chat-ann.png"), fullPage: true });
+    await benPage.screenshot({ path: outputPath("browser-chat-ben.png"), fullPage: true });
+  });
+});
