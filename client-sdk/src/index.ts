@@ -15,6 +15,7 @@ export type {
   Message,
   MessageId,
   SendOptions,
+  SdkEvents,
   User,
   UserId,
 } from "./types.js";

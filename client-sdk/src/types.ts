@@ -71,3 +71,9 @@ export interface ConversationEvents {
 }
 
 export type Listener<T> = (payload: T) => void;
+
+/** Every event the SDK emits, by emitter: `client.on(…)` and `conversation.on(…)`. */
+export interface SdkEvents {
+  client: ChatClientEvents;
+  conversation: ConversationEvents;
+}
