@@ -25,6 +25,9 @@ export interface LogoutOptions {
   keepLocalData?: boolean;
 }
 
+/** Meta key of the last signed-in user (for starting offline). */
+const USER_KEY = "user";
+
 const isBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
 
 export class ChatClient extends Emitter<ChatClientEvents> {
@@ -75,14 +78,28 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return this.signedIn(await this.http.request<AuthResult>("POST", "/api/auth/login", input));
   }
 
-  /** The signed-in user (restores a browser session after a reload), or null. */
+  /**
+   * The signed-in user (restores a session after a reload), or null. Offline, the user of the
+   * last session on this device, so its conversations open from the local store.
+   */
   async me(): Promise<User | null> {
     try {
       const { user } = await this.http.request<{ user: User }>("GET", "/api/me");
       await this.startSession(user);
       return user;
     } catch (error) {
-      if (error instanceof ChatError && error.status === 401) return null;
+      if (error instanceof ChatError && error.status === 401) {
+        await this.storage.writeMeta(USER_KEY, null);
+        return null;
+      }
+      if (error instanceof ChatError && error.code === "network_error") {
+        const saved = await this.storage.readMeta(USER_KEY);
+        if (saved) {
+          const user = JSON.parse(saved) as User;
+          await this.startSession(user);
+          return user;
+        }
+      }
       throw error;
     }
   }
@@ -98,6 +115,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
     await this.endSession(options.keepLocalData ? "keep" : "delete");
     this.token = null;
+    await this.storage.writeMeta(USER_KEY, null);
     if (user && !options.keepLocalData) await this.storage.clearPrefix(this.storePrefix(user.id));
   }
 
@@ -108,6 +126,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   async updateProfile(input: { displayName: string }): Promise<User> {
     const { user } = await this.http.request<{ user: User }>("PATCH", "/api/me", input);
     this.currentUser = user;
+    await this.storage.writeMeta(USER_KEY, JSON.stringify(user));
     this.emit("user", { user });
     return user;
   }
@@ -184,6 +203,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   private async startSession(user: User): Promise<void> {
     this.currentUser = user;
+    await this.storage.writeMeta(USER_KEY, JSON.stringify(user));
     try {
       this.limits = (await this.http.request<{ limits: Limits }>("GET", "/api/config")).limits;
     } catch {
@@ -198,7 +218,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const handles = [...this.open.values()];
     this.open.clear();
     await Promise.all(handles.map((h) => (local === "delete" ? h.destroy() : Promise.resolve(h.close()))));
-    this.socket?.destroy();
+    if (this.socket) {
+      // Closing a socket that is still connecting makes Node's `ws` emit an error event;
+      // without a listener it would be thrown. Browsers just close.
+      const ws = this.socket.webSocket as { addEventListener?: (type: string, listener: () => void) => void } | null;
+      ws?.addEventListener?.("error", () => {});
+      this.socket.destroy();
+    }
     this.socket = null;
     this.setState("offline");
     if (this.currentUser) {

@@ -25,10 +25,14 @@ export interface StorageAdapter {
   open(name: string, doc: Y.Doc): DocumentStore;
   /** Deletes every document whose name starts with `prefix` (a user's data at logout). */
   clearPrefix(prefix: string): Promise<void>;
+  /** Small values the client keeps between runs (the signed-in user, for offline starts). */
+  readMeta(key: string): Promise<string | null>;
+  writeMeta(key: string, value: string | null): Promise<void>;
 }
 
 /** Keeps nothing: for tests, kiosks, or apps that opt out of local saving. */
 export function memoryStorage(): StorageAdapter {
+  const meta = new Map<string, string>();
   return {
     persistent: false,
     open: () => ({
@@ -38,11 +42,23 @@ export function memoryStorage(): StorageAdapter {
       clear: () => Promise.resolve(),
     }),
     clearPrefix: () => Promise.resolve(),
+    readMeta: async (key) => meta.get(key) ?? null,
+    writeMeta: async (key, value) => {
+      if (value === null) meta.delete(key);
+      else meta.set(key, value);
+    },
   };
 }
 
+const META_DB = "wbk-meta";
+
 /** IndexedDB through y-indexeddb: one database per document. */
 export function indexedDbStorage(): StorageAdapter {
+  let metaDb: Promise<IDBDatabase> | null = null;
+  const meta = async (access: "readonly" | "readwrite") => {
+    metaDb ??= idb.openDB(META_DB, (db) => idb.createStores(db, [["meta"]]));
+    return idb.transact(await metaDb, ["meta"], access)[0] as IDBObjectStore;
+  };
   return {
     persistent: true,
     open(name, doc) {
@@ -68,6 +84,14 @@ export function indexedDbStorage(): StorageAdapter {
           .filter((n): n is string => typeof n === "string" && n.startsWith(prefix))
           .map((n) => idb.deleteDB(n)),
       );
+    },
+    async readMeta(key) {
+      const value = await idb.get(await meta("readonly"), key);
+      return typeof value === "string" ? value : null;
+    },
+    async writeMeta(key, value) {
+      const store = await meta("readwrite");
+      await (value === null ? idb.del(store, key) : idb.put(store, value, key));
     },
   };
 }

@@ -36,20 +36,17 @@ function showShell(): void {
   show(shellView(client, { onSignOut: signOut }));
 }
 
+/** Rejects only when the server refused the sign-out; the shell then shows why. */
 async function signOut(): Promise<void> {
-  // Release this user's conversation handles before the session goes.
-  screen?.dispose();
-  screen = null;
-  try {
-    await client.logout();
-    showAuth("signup");
-  } catch (err) {
-    showAuth("signup", `Sign-out did not reach the server: ${errorMessage(err)}`);
-  }
+  // logout() closes and deletes this user's conversations on the device (and copes with
+  // being offline); disposing the shell afterwards only drops the page's listeners.
+  await client.logout();
+  showAuth("signup");
 }
 
 client.on("auth-required", ({ reason }) => {
-  if (signedIn) showAuth("login", SESSION_ENDED[reason]);
+  // `??`: the reason is the socket's close reason, passed on by the SDK unchecked.
+  if (signedIn) showAuth("login", SESSION_ENDED[reason] ?? SESSION_ENDED.unauthenticated);
 });
 
 try {

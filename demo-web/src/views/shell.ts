@@ -3,12 +3,12 @@
  * pane at a time (`data-view` on the root picks it); wider screens show both side by side.
  */
 import type { ChatClient, Conversation } from "@wbk/client-sdk";
-import { el, type View } from "../dom.js";
+import { el, errorMessage, showError, type View } from "../dom.js";
 import { chatView } from "./chat.js";
 import { conversationListView } from "./conversation-list.js";
 
 export interface ShellOptions {
-  onSignOut(): void;
+  onSignOut(): Promise<void>;
 }
 
 export function shellView(client: ChatClient, options: ShellOptions): View {
@@ -19,15 +19,28 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
   };
   showState(client.state);
   const offStatus = client.on("status", ({ state: next }) => showState(next));
+  const me = el("span", { class: "me", "data-testid": "me" }, client.user?.displayName ?? "");
+  const offUser = client.on("user", ({ user }) => {
+    if (user) me.textContent = user.displayName;
+  });
 
   const logout = el("button", { type: "button", "data-testid": "logout" }, "Sign out");
-  logout.addEventListener("click", () => options.onSignOut());
+  logout.addEventListener("click", async () => {
+    logout.disabled = true;
+    showError(header, "logout-error", null);
+    try {
+      await options.onSignOut();
+    } catch (err) {
+      showError(header, "logout-error", `Sign-out failed: ${errorMessage(err)}`);
+      logout.disabled = false;
+    }
+  });
 
   const header = el(
     "header",
     { class: "topbar" },
     el("span", { class: "brand" }, "wbk-chat"),
-    el("span", { class: "me", "data-testid": "me" }, client.user?.displayName ?? ""),
+    me,
     state,
     logout,
   );
@@ -66,6 +79,7 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     element,
     dispose() {
       offStatus();
+      offUser();
       chat?.dispose();
       list.dispose();
     },
