@@ -43,6 +43,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private limits: Limits = DEFAULT_LIMITS;
   private currentUser: User | null = null;
   private connection: ConnectionState = "offline";
+  private signingOut = false;
 
   constructor(options: ChatClientOptions = {}) {
     super();
@@ -57,6 +58,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       baseUrl: this.baseUrl,
       fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
       token: () => this.currentToken(),
+      onSessionRefused: (code) => {
+        if (this.currentUser && !this.signingOut) this.onAuthFailure(code);
+      },
     });
   }
 
@@ -107,11 +111,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Signs out; deletes this user's local conversations unless `keepLocalData`. */
   async logout(options: LogoutOptions = {}): Promise<void> {
     const user = this.currentUser;
+    this.signingOut = true;
     try {
       await this.http.request<void>("POST", "/api/auth/logout");
     } catch (error) {
       // Signing out must work offline and with a dead session too.
       if (!(error instanceof ChatError) || (error.status !== 401 && error.code !== "network_error")) throw error;
+    } finally {
+      this.signingOut = false;
     }
     await this.endSession(options.keepLocalData ? "keep" : "delete");
     this.token = null;

@@ -6,7 +6,12 @@ export interface HttpOptions {
   fetch: typeof fetch;
   /** The bearer token, or null to rely on the cookie. */
   token(): Promise<string | null>;
+  /** Called when the server refuses the session on a call that needed it. */
+  onSessionRefused(code: string): void;
 }
+
+/** Answers meaning "your session is gone" (not "wrong password"). */
+const SESSION_CODES = new Set(["unauthenticated", "session_expired", "session_revoked"]);
 
 export class Http {
   constructor(private readonly options: HttpOptions) {}
@@ -37,6 +42,7 @@ export class Http {
     }
     if (!response.ok) {
       const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+      if (response.status === 401 && error?.code && SESSION_CODES.has(error.code)) this.options.onSessionRefused(error.code);
       throw new ChatError(error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, response.status, error?.details);
     }
     return json as T;

@@ -34,6 +34,8 @@ export interface RunningServer {
   storage: Storage;
   hocuspocus: Hocuspocus;
   logger: Logger;
+  /** Every route the HTTP app serves (method and Hono path), for the OpenAPI check. */
+  routes: Array<{ method: string; path: string }>;
   /** Stops accepting, stores every open document, closes the database. */
   close(): Promise<void>;
 }
@@ -110,6 +112,12 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     storage,
     hocuspocus,
     logger,
+    routes: [...new Set(app.routes.filter((r) => r.method !== "ALL" && r.path !== "*").map((r) => `${r.method} ${r.path}`))].map(
+      (route) => {
+        const [method, path] = route.split(" ") as [string, string];
+        return { method, path };
+      },
+    ),
     close() {
       closing ??= (async () => {
         collab.close();

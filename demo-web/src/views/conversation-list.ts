@@ -55,6 +55,7 @@ export function conversationListView(
     const button = row.firstElementChild as HTMLButtonElement;
     button.dataset.conversationId = conversation.id;
     button.setAttribute("aria-current", String(conversation.id === selected));
+    // Reassigned on every poll so a click opens the latest title and members.
     button.onclick = () => options.onOpen(conversation);
     button.querySelector(".title")!.textContent = conversation.title;
     button.querySelector(".members")!.textContent = conversation.members

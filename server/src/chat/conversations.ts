@@ -26,9 +26,16 @@ export function createConversationService(deps: {
     }
     if (unknownEmails.length > 0 || unknownIds.length > 0) {
       const details: Record<string, string[]> = {};
-      if (unknownEmails.length > 0) details.emails = unknownEmails;
-      if (unknownIds.length > 0) details.userIds = unknownIds;
-      throw new WbkError("user_not_found", "some members are not users of wbk-chat", details);
+      const problems: string[] = [];
+      if (unknownEmails.length > 0) {
+        details.emails = unknownEmails;
+        problems.push(`no account has the email ${unknownEmails.join(", ")}`);
+      }
+      if (unknownIds.length > 0) {
+        details.userIds = unknownIds;
+        problems.push(`no user has the id ${unknownIds.join(", ")}`);
+      }
+      throw new WbkError("user_not_found", problems.join("; "), details);
     }
     return found;
   }

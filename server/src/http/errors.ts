@@ -19,6 +19,8 @@ export function toWbkError(error: unknown, logger: Logger): WbkError {
   if (error instanceof WbkError) return error;
   if (error instanceof HTTPException) {
     if (error.status === 400 && /json/i.test(error.message)) return new WbkError("invalid_json", "the body is not valid JSON");
+    // JSON routes answer a body sent as another type like a malformed one.
+    if (error.status === 415) return new WbkError("invalid_json", "the body must be JSON (Content-Type: application/json)");
     if (error.status === 413) return new WbkError("payload_too_large", "the body is too large");
     if (error.status === 401) return new WbkError("unauthenticated", "sign in first");
     if (error.status === 404) return new WbkError("not_found", "not found");
