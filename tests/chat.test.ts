@@ -1,28 +1,17 @@
 /** Two users chat through the real server with the Node SDK; everything survives a restart. */
 import type { MessageDto } from "@wbk/shared";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "./helpers/server.js";
-import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
+import { describe, expect, it } from "vitest";
+import { useTwoPeople } from "./helpers/fixture.js";
+import { api, clientFor, eventually } from "./helpers/users.js";
 
 describe("chat between two users", () => {
-  let server: TestServer;
-  let ann: TestUser;
-  let ben: TestUser;
-  let conversationId: string;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    ann = await signUp(server.url, "Ann");
-    ben = await signUp(server.url, "Ben");
-    conversationId = (await createConversation(server.url, ann, [ben])).id;
-  });
-  afterAll(() => server.stop());
+  const cast = useTwoPeople();
 
   it("delivers 100 messages in order, pages them by seq, and keeps them across a restart", async () => {
-    const annClient = await clientFor(server.url, ann);
-    const benClient = await clientFor(server.url, ben);
-    const annChat = annClient.conversation(conversationId);
-    const benChat = benClient.conversation(conversationId);
+    const annClient = await clientFor(cast.server.url, cast.ann);
+    const benClient = await clientFor(cast.server.url, cast.ben);
+    const annChat = annClient.conversation(cast.conversationId);
+    const benChat = benClient.conversation(cast.conversationId);
     const texts = Array.from({ length: 100 }, (_, i) => `message ${i + 1} from Ann`);
 
     const ids: string[] = [];
@@ -43,10 +32,10 @@ describe("chat between two users", () => {
     let after = 0;
     for (;;) {
       const { status, body } = await api<{ messages: MessageDto[]; next: number | null }>(
-        server.url,
+        cast.server.url,
         "GET",
-        `/api/conversations/${conversationId}/messages?after=${after}&limit=30`,
-        { token: ben.token },
+        `/api/conversations/${cast.conversationId}/messages?after=${after}&limit=30`,
+        { token: cast.ben.token },
       );
       expect(status).toBe(200);
       pages.push(...body.messages);
@@ -55,25 +44,25 @@ describe("chat between two users", () => {
     }
     expect(pages.map((m) => m.text)).toEqual(texts);
     expect(pages.map((m) => m.seq)).toEqual(texts.map((_, i) => i + 1));
-    expect(pages.every((m) => m.authorId === ann.user.id)).toBe(true);
+    expect(pages.every((m) => m.authorId === cast.ann.user.id)).toBe(true);
 
     // The newest page first with before=.
     const newest = await api<{ messages: MessageDto[]; next: number | null }>(
-      server.url,
+      cast.server.url,
       "GET",
-      `/api/conversations/${conversationId}/messages?before=101&limit=10`,
-      { token: ann.token },
+      `/api/conversations/${cast.conversationId}/messages?before=101&limit=10`,
+      { token: cast.ann.token },
     );
     expect(newest.body.messages.map((m) => m.seq)).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
     expect(newest.body.next).toBe(91);
 
     // A REST post appears live at both SDK clients.
-    const posted = await api<{ message: MessageDto }>(server.url, "POST", `/api/conversations/${conversationId}/messages`, {
-      token: ben.token,
+    const posted = await api<{ message: MessageDto }>(cast.server.url, "POST", `/api/conversations/${cast.conversationId}/messages`, {
+      token: cast.ben.token,
       body: { id: "rest-post-1", text: "hello from a REST client" },
     });
     expect(posted.status).toBe(201);
-    expect(posted.body.message).toMatchObject({ id: "rest-post-1", seq: 101, authorId: ben.user.id, kind: "text" });
+    expect(posted.body.message).toMatchObject({ id: "rest-post-1", seq: 101, authorId: cast.ben.user.id, kind: "text" });
     for (const chat of [annChat, benChat]) {
       await eventually(() => expect(chat.messages.at(-1)).toMatchObject({ id: "rest-post-1", seq: 101 }));
     }
@@ -83,29 +72,29 @@ describe("chat between two users", () => {
     await benClient.close();
 
     // Stop and start on the same folder: everything is still there, nothing doubled.
-    await server.restart();
+    await cast.server.restart();
     const all = await api<{ messages: MessageDto[]; next: number | null }>(
-      server.url,
+      cast.server.url,
       "GET",
-      `/api/conversations/${conversationId}/messages?limit=200`,
-      { token: ann.token },
+      `/api/conversations/${cast.conversationId}/messages?limit=200`,
+      { token: cast.ann.token },
     );
     expect(all.body.next).toBeNull();
     expect(all.body.messages.map((m) => m.text)).toEqual([...texts, "hello from a REST client"]);
     expect(all.body.messages.map((m) => m.seq)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
 
-    const again = await clientFor(server.url, ann);
-    const chat = again.conversation(conversationId);
+    const again = await clientFor(cast.server.url, cast.ann);
+    const chat = again.conversation(cast.conversationId);
     await eventually(() => expect(chat.messages).toHaveLength(101));
     expect(new Set(chat.messages.map((m) => m.id)).size).toBe(101);
     await again.close();
   });
 
   it("keeps two devices of the same user in sync live", async () => {
-    const phone = await clientFor(server.url, ann);
-    const laptop = await clientFor(server.url, ann);
-    const onPhone = phone.conversation(conversationId);
-    const onLaptop = laptop.conversation(conversationId);
+    const phone = await clientFor(cast.server.url, cast.ann);
+    const laptop = await clientFor(cast.server.url, cast.ann);
+    const onPhone = phone.conversation(cast.conversationId);
+    const onLaptop = laptop.conversation(cast.conversationId);
     await eventually(() => expect(onLaptop.synced && onPhone.synced).toBe(true));
     const base = onPhone.messages.length;
 

@@ -9,6 +9,17 @@ import type { ChatClient } from "@wbk/client-sdk";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
 
+/** Writes a message map straight into the document, bypassing the SDK's checks. */
+function writeRawMessage(doc: Y.Doc, id: string, authorId: string, text: string): void {
+  const map = new Y.Map<unknown>();
+  map.set("id", id);
+  map.set("authorId", authorId);
+  map.set("kind", "text");
+  map.set("text", text);
+  map.set("createdAt", Date.now());
+  doc.getArray("messages").push([map]);
+}
+
 describe("update guard", () => {
   let server: TestServer;
   let ann: TestUser;
@@ -49,13 +60,7 @@ describe("update guard", () => {
 
     // One update holding a valid message and a write outside the layout: all of it is refused.
     doc.transact(() => {
-      const map = new Y.Map<unknown>();
-      map.set("id", "valid-in-bad-update");
-      map.set("authorId", ann.user.id);
-      map.set("kind", "text");
-      map.set("text", "this one is fine");
-      map.set("createdAt", Date.now());
-      doc.getArray("messages").push([map]);
+      writeRawMessage(doc, "valid-in-bad-update", ann.user.id, "this one is fine");
       doc.getMap("evil").set("payload", "not part of the layout");
     });
 
@@ -86,15 +91,7 @@ describe("update guard", () => {
     annChat.on("refused", ({ reason }) => refusals.push(reason));
 
     const doc = annChat.ydoc;
-    doc.transact(() => {
-      const map = new Y.Map<unknown>();
-      map.set("id", "forged");
-      map.set("authorId", ben.user.id);
-      map.set("kind", "text");
-      map.set("text", "I am Ben, honest");
-      map.set("createdAt", Date.now());
-      doc.getArray("messages").push([map]);
-    });
+    writeRawMessage(doc, "forged", ben.user.id, "I am Ben, honest");
 
     await eventually(() => expect(refusals).toEqual(["update_refused"]));
     await eventually(() => expect(annChat.ydoc).not.toBe(doc));
