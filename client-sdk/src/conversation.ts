@@ -45,6 +45,8 @@ interface OwnMessage {
 }
 
 const AUTH_REASONS = new Set(["session_expired", "session_revoked", "unauthenticated"]);
+/** Bytes a new message's update takes beside its text (ids, keys, numbers), rounded up. */
+const UPDATE_OVERHEAD_BYTES = 512;
 /** How long to wait before asking again for a document the server could not load. */
 const LOAD_RETRY_MS = 1000;
 
@@ -97,7 +99,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
    */
   async send(text: string, options: SendOptions = {}): Promise<MessageId> {
     if (this.closed) throw new ChatError("closed", "this conversation is closed");
-    const problem = checkMessageText(text, this.deps.limits().maxMessageChars);
+    const problem = this.problemWith(text);
     if (problem) throw new ChatError("validation_failed", problem, 400, [{ path: "text", message: problem }]);
     const id = (options.id ?? randomId()) as MessageId;
     await this.loaded;
@@ -179,7 +181,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
         this.retryTimer = null;
         if (provider === this.provider && !this.closed) provider.attach();
       }, LOAD_RETRY_MS);
-    } else if (reason === "update_refused") {
+    } else if (reason === "update_refused" || reason === "payload_too_large") {
       this.emit("refused", { reason });
       void this.recoverFromRefusal();
     } else if (reason !== "provider_initiated") {
@@ -194,9 +196,8 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
    * id, and write the still-pending valid messages again with the same ids.
    */
   private async recoverFromRefusal(): Promise<void> {
-    const maxChars = this.deps.limits().maxMessageChars;
     const pending = listMessages(this.doc).filter(
-      (m) => m.authorId === this.deps.userId && m.seq === undefined && m.kind === "text" && checkMessageText(m.text, maxChars) === null,
+      (m) => m.authorId === this.deps.userId && m.seq === undefined && m.kind === "text" && this.problemWith(m.text) === null,
     );
     await this.teardown(true);
     this.open();
@@ -211,6 +212,18 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     };
     if (provider.isSynced) rewrite();
     else provider.on("synced", rewrite);
+  }
+
+  /** Why the server would refuse this text (the limits of GET /api/config), or null. */
+  private problemWith(text: string): string | null {
+    const limits = this.deps.limits();
+    const problem = checkMessageText(text, limits.maxMessageChars);
+    if (problem) return problem;
+    // The update carries the text as UTF-8 plus the message's other fields.
+    if (new TextEncoder().encode(text).byteLength + UPDATE_OVERHEAD_BYTES > limits.maxUpdateBytes) {
+      return `text must be at most ${limits.maxUpdateBytes - UPDATE_OVERHEAD_BYTES} bytes`;
+    }
+    return null;
   }
 
   private write(id: MessageId, text: string, createdAt: number, replyTo?: MessageId): void {

@@ -11,7 +11,11 @@ try {
     staticDir: process.env.STATIC_DIR ?? path.resolve(here, "../../demo-web/dist"),
   });
   const running = await startServer(config);
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal (Ctrl-C reaches both `npm start` and this process) must not cut the store short.
+    if (stopping) return;
+    stopping = true;
     running.logger.info({ signal }, "stopping");
     running.close().then(
       () => process.exit(0),
@@ -21,8 +25,8 @@ try {
       },
     );
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(`wbk-chat: configuration error: ${error.message}`);

@@ -3,7 +3,7 @@
  * A bad or dead token closes the socket with 4401; a non-member gets the document refused
  * (reason `forbidden`) and nothing of it.
  */
-import type { Extension, onAuthenticatePayload, onDisconnectPayload } from "@hocuspocus/server";
+import type { connectedPayload, Extension, onAuthenticatePayload, onDisconnectPayload } from "@hocuspocus/server";
 import { WbkError, closeEventFor, conversationIdFromDocument, type UserId } from "@wbk/shared";
 import type { WebSocket } from "ws";
 import type { Access } from "../access.js";
@@ -45,10 +45,12 @@ export function authenticateExtension(deps: {
       }
       const conversationId = conversationIdFromDocument(documentName);
       if (!conversationId || !deps.access.isMember(session.userId, conversationId)) throw refusal("forbidden");
-      if (!deps.sockets.openDocument(context.ws, session.id, documentName, deps.maxDocsPerSocket)) {
-        throw refusal("limit_exceeded");
-      }
+      if (!deps.sockets.canOpen(context.ws, documentName, deps.maxDocsPerSocket)) throw refusal("limit_exceeded");
       return { userId: session.userId, sessionId: session.id };
+    },
+    // Counted once the document is really open: a load that fails leaves nothing behind.
+    async connected({ context, documentName }: connectedPayload<SocketContext>) {
+      deps.sockets.openDocument(context.ws, context.sessionId as string, documentName);
     },
     async onDisconnect({ context, documentName }: onDisconnectPayload<SocketContext>) {
       if (context.ws) deps.sockets.closeDocument(context.ws, documentName);

@@ -30,14 +30,18 @@ export class SocketRegistry {
     this.info.delete(ws);
   }
 
-  /** Records an authenticated document on the socket; false when the socket is at its limit. */
-  openDocument(ws: WebSocket, sessionId: string, name: string, maxDocs: number): boolean {
+  /** Whether the socket may open one more document. */
+  canOpen(ws: WebSocket, name: string, maxDocs: number): boolean {
     const info = this.info.get(ws);
-    if (!info) return false;
+    return info !== undefined && (info.documents.has(name) || info.documents.size < maxDocs);
+  }
+
+  /** Records a document the socket has open, and the session it was opened with. */
+  openDocument(ws: WebSocket, sessionId: string, name: string): void {
+    const info = this.info.get(ws);
+    if (!info) return;
     info.sessionId = sessionId;
-    if (!info.documents.has(name) && info.documents.size >= maxDocs) return false;
     info.documents.add(name);
-    return true;
   }
 
   hasDocument(ws: WebSocket, name: string): boolean {

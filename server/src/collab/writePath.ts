@@ -133,13 +133,16 @@ export class WritePath {
     return origin.committed;
   }
 
-  /** Writes every queued `seq` stamp now (REST answers need theirs before they reply). */
+  /**
+   * Writes every queued `seq` stamp now (REST answers need theirs before they reply). A stamp
+   * whose message is not in memory (unloaded meanwhile) waits for the next load's reconcile.
+   */
   flushStamps(): void {
     this.stampScheduled = false;
     const batches = [...this.pendingStamps.values()];
     this.pendingStamps.clear();
     for (const { document, stamps } of batches) {
-      if (document.isDestroyed) continue; // unloaded: reconciled at the next load
+      if (document.isDestroyed) continue;
       this.serverWrite(document, null, ["server.stamp"], [], (doc) => {
         for (const map of messagesArray(doc)) {
           const stamp = stamps.get(map.get("id") as string);
