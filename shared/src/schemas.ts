@@ -6,6 +6,11 @@ import { z } from "zod";
 import { MESSAGE_ID_PATTERN } from "./ids.js";
 import { DEFAULT_LIMITS, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from "./limits.js";
 
+/** C0 control characters other than tab, line feed and carriage return (NUL among them). */
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+/** Characters that take no space: a name made only of these and spaces looks empty. */
+const INVISIBLE = /[\s\u200B-\u200D\u2060\uFEFF]/gu;
+
 const trimmedName = (what: string) =>
   z
     .string()
@@ -13,8 +18,10 @@ const trimmedName = (what: string) =>
     .pipe(
       z
         .string()
-        .min(1, `${what} must not be empty`)
-        .max(NAME_MAX, `${what} must be at most ${NAME_MAX} characters`),
+        .max(NAME_MAX, `${what} must be at most ${NAME_MAX} characters`)
+        .refine((s) => s.replace(INVISIBLE, "").length > 0, `${what} must not be empty`)
+        .refine((s) => s.isWellFormed(), `${what} must be well-formed Unicode`)
+        .refine((s) => !CONTROL.test(s) && !/[\n\r\t]/.test(s), `${what} must not contain control characters`),
     );
 
 export const emailSchema = z
@@ -34,13 +41,17 @@ export const messageIdSchema = z
   .string()
   .regex(MESSAGE_ID_PATTERN, "must be 1-64 characters of A-Z a-z 0-9 _ -");
 
-/** Message text: not blank, at most `maxChars` UTF-16 code units, no lone surrogates. */
+/**
+ * Message text: not blank, at most `maxChars` UTF-16 code units, no lone surrogates (they
+ * cannot survive Yjs's UTF-8 encoding), no control characters but tab and line breaks.
+ */
 export function messageTextSchema(maxChars = DEFAULT_LIMITS.maxMessageChars) {
   return z
     .string()
     .max(maxChars, `text must be at most ${maxChars} characters`)
-    .refine((s) => s.trim().length > 0, "text must not be empty")
-    .refine((s) => s.isWellFormed(), "text must be well-formed Unicode");
+    .refine((s) => s.replace(INVISIBLE, "").length > 0, "text must not be empty")
+    .refine((s) => s.isWellFormed(), "text must be well-formed Unicode")
+    .refine((s) => !CONTROL.test(s), "text must not contain control characters");
 }
 
 /** Checks message text against the limits; returns the first problem or null. */
@@ -138,10 +149,10 @@ export const createConversationBodySchema = z.object({
   memberEmails: z.array(emailSchema).max(200).optional(),
 });
 export const patchConversationBodySchema = z.object({ title: titleSchema });
-export const addMemberBodySchema = z.union([
-  z.object({ userId: idSchema }),
-  z.object({ email: emailSchema }),
-]);
+export const addMemberBodySchema = z
+  .object({ userId: idSchema.optional(), email: emailSchema.optional() })
+  .refine((body) => (body.userId === undefined) !== (body.email === undefined), "give userId or email (one of them)")
+  .transform((body) => (body.userId !== undefined ? { userId: body.userId } : { email: body.email as string }));
 export function postMessageBodySchema(maxChars = DEFAULT_LIMITS.maxMessageChars) {
   return z.object({
     id: messageIdSchema,
@@ -150,5 +161,15 @@ export function postMessageBodySchema(maxChars = DEFAULT_LIMITS.maxMessageChars)
   });
 }
 
-export const pageLimitSchema = z.coerce.number().int().min(1).max(200).default(50);
-export const seqCursorSchema = z.coerce.number().int().min(0);
+/** A whole number written plainly in a query string ("10", not "1e1" or " 10"). */
+const queryInt = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, `${what} must be a whole number`)
+    .transform(Number);
+
+export const pageLimitSchema = queryInt("limit")
+  .pipe(z.number().min(1, "limit must be at least 1").max(200, "limit must be at most 200"))
+  .default(50);
+/** A `seq` cursor query parameter (`after`, `before`). */
+export const seqCursorSchema = (name: string) => queryInt(name);

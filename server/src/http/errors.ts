@@ -8,11 +8,14 @@ import type { Logger } from "../log.js";
 export function validationError(error: ZodError): WbkError {
   const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
   const first = details[0];
-  return new WbkError(
-    "validation_failed",
-    first ? `${first.path || "request"}: ${first.message}` : "the request is not valid",
-    details,
-  );
+  return new WbkError("validation_failed", first ? describeIssue(first) : "the request is not valid", details);
+}
+
+/** "password must be at least 8 characters" as is; a message that names no field gets its path. */
+function describeIssue(issue: { path: string; message: string }): string {
+  const field = issue.path.split(".").at(-1) ?? "";
+  if (!issue.path || issue.message.startsWith(`${field} `)) return issue.message;
+  return `${issue.path}: ${issue.message}`;
 }
 
 export function toWbkError(error: unknown, logger: Logger): WbkError {

@@ -43,7 +43,7 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(registerBodySchema),
       responses: {
         201: jsonAnswer(authResultSchema, "Signed up and signed in"),
-        ...errorAnswers("invalid_json", "validation_failed", "email_taken"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "email_taken"),
       },
     }),
     async (c) => {
@@ -77,7 +77,7 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(loginBodySchema),
       responses: {
         200: jsonAnswer(authResultSchema, "Signed in"),
-        ...errorAnswers("invalid_json", "validation_failed", "invalid_credentials"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "invalid_credentials"),
       },
     }),
     async (c) => {
@@ -117,7 +117,7 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(passwordBodySchema),
       responses: {
         204: { description: "Changed; the user's other sessions are signed out" },
-        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated", "invalid_credentials"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "unauthenticated", "invalid_credentials"),
       },
     }),
     async (c) => {
@@ -152,7 +152,7 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(patchMeBodySchema),
       responses: {
         200: jsonAnswer(userAnswer, "The updated user"),
-        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "unauthenticated"),
       },
     }),
     (c) => {

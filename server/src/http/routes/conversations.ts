@@ -26,8 +26,8 @@ const memberParams = z.object({ id: idSchema, userId: idSchema });
 const messagePage = z.object({ messages: z.array(messageSchema), next: z.number().nullable() });
 const messageAnswer = z.object({ message: messageSchema });
 const pageQuery = z.object({
-  after: seqCursorSchema.optional(),
-  before: seqCursorSchema.optional(),
+  after: seqCursorSchema("after").optional(),
+  before: seqCursorSchema("before").optional(),
   limit: pageLimitSchema,
 });
 
@@ -36,7 +36,7 @@ export function conversationRoutes(
   deps: { conversations: ConversationService; messages: MessageService; requireAuth: RequireAuth; limits: Limits },
 ): void {
   const { conversations, messages, requireAuth } = deps;
-  const member = errorAnswers("unauthenticated", "forbidden", "not_found");
+  const member = ["unauthenticated", "forbidden", "not_found"] as const;
 
   app.openapi(
     createRoute({
@@ -47,7 +47,7 @@ export function conversationRoutes(
       request: jsonBody(createConversationBodySchema),
       responses: {
         201: jsonAnswer(conversationAnswer, "Created"),
-        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated", "user_not_found"),
+        ...errorAnswers("invalid_json", "validation_failed", "unauthenticated", "user_not_found", "payload_too_large"),
       },
     }),
     (c) => c.json({ conversation: conversations.create(requireAuth(c).userId, c.req.valid("json")) }, 201),
@@ -74,7 +74,10 @@ export function conversationRoutes(
       tags: ["conversations"],
       security: bearer,
       request: { params: idParam, ...jsonBody(patchConversationBodySchema) },
-      responses: { 200: jsonAnswer(conversationAnswer, "Renamed"), ...member, ...errorAnswers("invalid_json", "validation_failed") },
+      responses: {
+        200: jsonAnswer(conversationAnswer, "Renamed"),
+        ...errorAnswers(...member, "invalid_json", "validation_failed", "payload_too_large"),
+      },
     }),
     (c) => {
       const { id } = c.req.valid("param");
@@ -92,8 +95,7 @@ export function conversationRoutes(
       request: { params: idParam, ...jsonBody(addMemberBodySchema) },
       responses: {
         200: jsonAnswer(conversationAnswer, "The conversation with the member (adding twice changes nothing)"),
-        ...member,
-        ...errorAnswers("invalid_json", "validation_failed", "user_not_found"),
+        ...errorAnswers(...member, "invalid_json", "validation_failed", "user_not_found", "payload_too_large"),
       },
     }),
     (c) => {
@@ -109,7 +111,7 @@ export function conversationRoutes(
       tags: ["conversations"],
       security: bearer,
       request: { params: memberParams },
-      responses: { 204: { description: "Removed (yourself: left); their sockets on it close" }, ...member },
+      responses: { 204: { description: "Removed (yourself: left); their sockets on it close" }, ...errorAnswers(...member) },
     }),
     (c) => {
       const { id, userId } = c.req.valid("param");
@@ -127,8 +129,7 @@ export function conversationRoutes(
       request: { params: idParam, query: pageQuery },
       responses: {
         200: jsonAnswer(messagePage, "Messages in seq order; `next` is the cursor for the following page"),
-        ...member,
-        ...errorAnswers("validation_failed", "load_failed"),
+        ...errorAnswers(...member, "validation_failed", "load_failed"),
       },
     }),
     async (c) => {
@@ -148,8 +149,7 @@ export function conversationRoutes(
       responses: {
         201: jsonAnswer(messageAnswer, "Posted"),
         200: jsonAnswer(messageAnswer, "Already posted with this id and text: unchanged"),
-        ...member,
-        ...errorAnswers("invalid_json", "validation_failed", "message_id_conflict", "load_failed"),
+        ...errorAnswers(...member, "invalid_json", "validation_failed", "message_id_conflict", "load_failed", "payload_too_large"),
       },
     }),
     async (c) => {
