@@ -11,7 +11,9 @@ import { serve } from "@hono/node-server";
 import { createAccess } from "./access.js";
 import { createSessionService } from "./auth/sessions.js";
 import { createConversationService } from "./chat/conversations.js";
+import { documentOpener } from "./chat/documents.js";
 import { createMessageService } from "./chat/messages.js";
+import { createSyncService } from "./chat/sync.js";
 import { authenticateExtension } from "./collab/authenticate.js";
 import { logUpdateExtension } from "./collab/logUpdate.js";
 import { DocumentPersistence } from "./collab/persistDocument.js";
@@ -23,6 +25,7 @@ import { createApp, finishApp } from "./http/app.js";
 import { createAuthGuard } from "./http/context.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { conversationRoutes } from "./http/routes/conversations.js";
+import { syncRoutes } from "./http/routes/sync.js";
 import { systemRoutes } from "./http/routes/system.js";
 import { createLogger, type Logger } from "./log.js";
 import { sqliteStorage } from "./storage/sqlite/index.js";
@@ -72,6 +75,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   sockets.bind(hocuspocus);
   persistence.bind(hocuspocus);
 
+  const withDocument = documentOpener(hocuspocus);
   const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
   const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }) });
   systemRoutes(app, {
@@ -81,10 +85,11 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   authRoutes(app, { storage, sessions, sockets, requireAuth, trustProxy: config.trustProxy });
   conversationRoutes(app, {
     conversations: createConversationService({ storage, access, sockets }),
-    messages: createMessageService({ hocuspocus, writePath, access }),
+    messages: createMessageService({ withDocument, writePath, access }),
     requireAuth,
     limits: config.limits,
   });
+  syncRoutes(app, { sync: createSyncService({ withDocument, writePath, access }), requireAuth, limits: config.limits });
   finishApp(app, config.staticDir);
 
   const server = await new Promise<HttpServer>((resolve, reject) => {

@@ -3,11 +3,10 @@
  * Hocuspocus direct connection and the one write path, so a REST post is logged, stamped and
  * broadcast exactly like a socket update.
  */
-import type { Document, Hocuspocus } from "@hocuspocus/server";
+import type { Document } from "@hocuspocus/server";
 import {
   WbkError,
   appendTextMessage,
-  documentName,
   findMessageMap,
   listMessages,
   readMessage,
@@ -18,32 +17,16 @@ import {
 } from "@wbk/shared";
 import type { Access } from "../access.js";
 import type { WritePath } from "../collab/writePath.js";
+import type { WithDocument } from "./documents.js";
 
 export interface MessagePage {
   messages: MessageDto[];
   next: number | null;
 }
 
-export function createMessageService(deps: { hocuspocus: Hocuspocus; writePath: WritePath; access: Access; now?: () => number }) {
+export function createMessageService(deps: { withDocument: WithDocument; writePath: WritePath; access: Access; now?: () => number }) {
   const now = deps.now ?? Date.now;
-
-  async function withDocument<T>(conversationId: ConversationId, userId: UserId, use: (document: Document) => T): Promise<T> {
-    let connection;
-    try {
-      connection = await deps.hocuspocus.openDirectConnection(documentName(conversationId), { userId });
-    } catch (error) {
-      if ((error as { reason?: string })?.reason === "load_failed") {
-        throw new WbkError("load_failed", "the conversation could not be loaded; try again");
-      }
-      throw error;
-    }
-    try {
-      return use(connection.document as Document);
-    } finally {
-      // Keep the document warm: the debounced snapshot (a no-op when nothing changed) unloads it.
-      await connection.disconnect({ unloadImmediately: false });
-    }
-  }
+  const { withDocument } = deps;
 
   const stamped = (document: Document): MessageDto[] =>
     listMessages(document).filter((m): m is MessageDto & typeof m => m.seq !== undefined && m.serverTime !== undefined);

@@ -21,14 +21,13 @@ export function createApp(options: { limits: Limits; logger: Logger }): OpenAPIH
     },
   });
   app.use("*", readToken());
-  app.use(
-    "/api/*",
-    bodyLimit({
+  const jsonLimit = bodyLimit({
       maxSize: options.limits.maxBodyBytes,
       onError: (c) =>
         errorResponse(c, new WbkError("payload_too_large", `the body is over ${options.limits.maxBodyBytes} bytes`)),
-    }),
-  );
+  });
+  // HTTP sync bodies are Yjs updates with their own, larger limit (routes/sync.ts).
+  app.use("/api/*", (c, next) => (c.req.path.endsWith("/sync") ? next() : jsonLimit(c, next)));
   app.onError((error, c) => errorResponse(c, toWbkError(error, options.logger)));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookie", { type: "apiKey", in: "cookie", name: "wbk_session" });
