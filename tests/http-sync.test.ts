@@ -32,7 +32,7 @@ describe("HTTP sync", () => {
     return fetch(path(), {
       method: "POST",
       headers: { ...auth(token), "content-type": "application/octet-stream" },
-      body: update,
+      body: update as Uint8Array<ArrayBuffer>,
     });
   }
 

@@ -36,6 +36,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private readonly baseUrl: string;
   private readonly getToken: ChatClientOptions["getToken"];
   private readonly WebSocketImpl: unknown;
+  private readonly heartbeatTimeoutMs: number;
+  /** Set when the server refused the session: no reconnects until the app signs in again. */
+  private authBlocked = false;
   /** Token from sign-in, kept only outside browsers when no getToken is given. */
   private token: string | null = null;
   private socket: HocuspocusProviderWebsocket | null = null;
@@ -54,6 +57,15 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.getToken = options.getToken;
     this.storage = options.storage ?? defaultStorage();
     this.WebSocketImpl = options.WebSocket;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5000;
+    if (isBrowser()) {
+      // Retry at once when the network comes back or the app returns to the foreground.
+      const reconnect = () => this.reconnectNow();
+      window.addEventListener("online", reconnect);
+      document.addEventListener("visibilitychange", () => {
+        if (document.visibilityState === "visible") reconnect();
+      });
+    }
     this.http = new Http({
       baseUrl: this.baseUrl,
       fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
@@ -210,6 +222,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   private async startSession(user: User): Promise<void> {
     this.currentUser = user;
+    this.authBlocked = false;
     await this.storage.writeMeta(USER_KEY, JSON.stringify(user));
     try {
       this.limits = (await this.http.request<{ limits: Limits }>("GET", "/api/config")).limits;
@@ -240,8 +253,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
   }
 
+  /** Skips the backoff wait: the network may be back. */
+  private reconnectNow(): void {
+    if (this.socket && this.currentUser && !this.authBlocked && this.connection !== "online") void this.socket.connect();
+  }
+
   private onAuthFailure(reason: string): void {
     // Stop reconnecting until the app signs in again.
+    this.authBlocked = true;
     this.socket?.disconnect();
     this.setState("offline");
     this.emit("auth-required", { reason: reason as ChatClientEvents["auth-required"]["reason"] });
@@ -258,6 +277,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const socket = new HocuspocusProviderWebsocket({
       url,
       ...(this.WebSocketImpl ? { WebSocketPolyfill: this.WebSocketImpl } : {}),
+      messageReconnectTimeout: this.heartbeatTimeoutMs,
+      // Exponential backoff with jitter, capped: a phone retries quickly, a crowd does not stampede.
+      delay: 500,
+      factor: 2,
+      minDelay: 250,
+      maxDelay: 15_000,
+      jitter: true,
+      maxAttempts: 0,
     });
     socket.on("status", ({ status }: { status: string }) => {
       this.setState(status === "connected" ? "online" : status === "connecting" ? "connecting" : "offline");

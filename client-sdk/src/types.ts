@@ -37,6 +37,11 @@ export interface ChatClientOptions {
   WebSocket?: unknown;
   /** fetch implementation; default: the global one. */
   fetch?: typeof fetch;
+  /**
+   * A connection that brings nothing for this long is dead, even when TCP says it is open
+   * (the server sends a heartbeat every 2 s). Default 5000.
+   */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface SendOptions {

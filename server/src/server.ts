@@ -102,6 +102,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     maxUpdateBytes: config.limits.maxUpdateBytes,
     // Session expiry is checked on this beat too, so short test TTLs are noticed quickly.
     pingIntervalMs: Math.max(200, Math.min(10_000, (config.sessionTtlSeconds * 1000) / 4)),
+    heartbeatIntervalMs: 2000,
     logger: logger.child({ module: "collab" }),
   });
 

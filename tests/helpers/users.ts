@@ -54,12 +54,13 @@ export async function createConversation(url: string, owner: TestUser, members: 
 export async function clientFor(
   url: string,
   user: TestUser,
-  options: { storage?: StorageAdapter; token?: () => string } = {},
+  options: { storage?: StorageAdapter; token?: () => string; heartbeatTimeoutMs?: number } = {},
 ): Promise<ChatClient> {
   const client = createChatClient({
     baseUrl: url,
     getToken: options.token ?? (() => user.token),
     storage: options.storage ?? memoryStorage(),
+    ...(options.heartbeatTimeoutMs ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
   });
   const me = await client.me();
   if (!me) throw new Error("the test client is not signed in");

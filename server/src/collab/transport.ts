@@ -18,6 +18,9 @@ export const COLLAB_PATH = "/collab";
 /** Framing around one update (document name, message types, lengths). */
 const FRAME_OVERHEAD = 4096;
 const MESSAGE_CLOSE = 7;
+/** Hocuspocus's application-level heartbeat: the server sends Ping, providers answer Pong. */
+const PING = new Uint8Array([9]);
+const MESSAGE_PONG = 10;
 
 /** Document name and message type of a Hocuspocus frame; null when it cannot be read. */
 function readHeader(bytes: Uint8Array): { name: string; type: number } | null {
@@ -35,7 +38,13 @@ export interface CollabTransportOptions {
   hocuspocus: Hocuspocus;
   sockets: SocketRegistry;
   maxUpdateBytes: number;
+  /** How often sockets are pinged at the TCP level and sessions re-checked. */
   pingIntervalMs: number;
+  /**
+   * How often every socket gets an application-level Ping: browsers cannot see WebSocket
+   * pings, so this is what lets a client notice a silent (half-open) connection.
+   */
+  heartbeatIntervalMs: number;
   logger: Logger;
 }
 
@@ -68,6 +77,11 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
       if (bytes.byteLength > maxFrame) {
         const event = closeEventFor("payload_too_large");
         ws.close(event.code, event.reason);
+        return;
+      }
+      if (bytes.byteLength === 1 && bytes[0] === MESSAGE_PONG) {
+        // Hocuspocus itself cannot parse a bare Pong; it only says the client is alive.
+        alive.add(ws);
         return;
       }
       const header = readHeader(bytes);
@@ -106,10 +120,15 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
     sockets.sweep();
   }, options.pingIntervalMs);
   sweep.unref();
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) if (ws.readyState === ws.OPEN) ws.send(PING);
+  }, options.heartbeatIntervalMs);
+  heartbeat.unref();
 
   return {
     close() {
       clearInterval(sweep);
+      clearInterval(heartbeat);
       server.off("upgrade", onUpgrade);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
