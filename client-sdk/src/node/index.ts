@@ -1,6 +1,6 @@
 /**
- * Node entry: `createChatClient` with the `ws` WebSocket (Node 20 has none built in).
- * A file-backed store for Node apps comes with the offline work; memory until then.
+ * Node entry: `createChatClient` with the `ws` WebSocket (Node 20 has none built in), and
+ * `fileStorage(dir)`, the device store for Node and Electron apps.
  */
 import WebSocket from "ws";
 import { createChatClient as createBase, type ChatClient } from "../index.js";
@@ -11,3 +11,5 @@ export function createChatClient(options: ChatClientOptions = {}): ChatClient {
 }
 
 export * from "../index.js";
+
+export { fileStorage } from "./fileStorage.js";

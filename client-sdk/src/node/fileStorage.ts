@@ -1,0 +1,166 @@
+/**
+ * The device store for Node (and Electron): one append-only file of Yjs updates per document,
+ * compacted into a single snapshot whenever it grows past twice the encoded document, so local
+ * storage stays bounded however often the app restarts and sends.
+ *
+ * File format: records of [u32 little-endian length][update bytes]. A record cut short by a
+ * crash mid-write is ignored at load (its update was never reported as saved).
+ */
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import * as Y from "yjs";
+import type { DocumentStore, StorageAdapter } from "../storage.js";
+
+const META_FILE = "meta.json";
+const SUFFIX = ".ydoc";
+
+function record(update: Uint8Array): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(update.byteLength, 0);
+  return Buffer.concat([header, update]);
+}
+
+function readRecords(bytes: Buffer): Uint8Array[] {
+  const updates: Uint8Array[] = [];
+  let offset = 0;
+  while (offset + 4 <= bytes.length) {
+    const length = bytes.readUInt32LE(offset);
+    if (offset + 4 + length > bytes.length) break; // torn final record
+    updates.push(new Uint8Array(bytes.subarray(offset + 4, offset + 4 + length)));
+    offset += 4 + length;
+  }
+  return updates;
+}
+
+async function writeAtomically(file: string, data: Buffer | string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await fsp.open(temporary, "w");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(temporary, file);
+}
+
+class FileDocumentStore implements DocumentStore {
+  readonly whenLoaded: Promise<void>;
+  private chain: Promise<void> = Promise.resolve();
+  private size = 0;
+  private encodedSize = 0;
+  private closed = false;
+  private readonly onUpdate = (update: Uint8Array, origin: unknown) => {
+    if (origin === this || this.closed) return;
+    this.enqueue(() => this.append(update));
+  };
+
+  constructor(
+    private readonly file: string,
+    private readonly doc: Y.Doc,
+  ) {
+    this.whenLoaded = this.load();
+    this.chain = this.whenLoaded.catch(() => undefined);
+  }
+
+  flush(): Promise<void> {
+    return this.chain;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.doc.off("update", this.onUpdate);
+    await this.chain;
+  }
+
+  async clear(): Promise<void> {
+    await this.close();
+    await fsp.rm(this.file, { force: true });
+  }
+
+  private async load(): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      bytes = Buffer.alloc(0);
+    }
+    const updates = readRecords(bytes);
+    if (updates.length > 0) {
+      Y.transact(this.doc, () => updates.forEach((u) => Y.applyUpdate(this.doc, u, this)), this);
+    }
+    this.size = bytes.length;
+    this.doc.on("update", this.onUpdate);
+    await this.compactIfLarge();
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task);
+  }
+
+  private async append(update: Uint8Array): Promise<void> {
+    const data = record(update);
+    const handle = await fsp.open(this.file, "a");
+    try {
+      await handle.write(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    this.size += data.length;
+    // A cheap test against the size at the last check; every load checks exactly.
+    if (this.size > 2 * this.encodedSize) await this.compactIfLarge();
+  }
+
+  /** Rewrites the file as one snapshot when it is over twice the encoded document. */
+  private async compactIfLarge(): Promise<void> {
+    const state = Y.encodeStateAsUpdate(this.doc);
+    this.encodedSize = state.byteLength;
+    if (this.size <= 2 * this.encodedSize) return;
+    const data = record(state);
+    await writeAtomically(this.file, data);
+    this.size = data.length;
+  }
+}
+
+/**
+ * Keeps each document in `dir` (created if missing). Documents of different users are
+ * different files; `clearPrefix` deletes one user's files at logout.
+ */
+export function fileStorage(dir: string): StorageAdapter {
+  fs.mkdirSync(dir, { recursive: true });
+  const fileOf = (name: string) => path.join(dir, `${encodeURIComponent(name)}${SUFFIX}`);
+  const metaFile = path.join(dir, META_FILE);
+  const readMetaObject = async (): Promise<Record<string, string>> => {
+    try {
+      return JSON.parse(await fsp.readFile(metaFile, "utf8")) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  };
+  let metaChain: Promise<void> = Promise.resolve();
+  return {
+    persistent: true,
+    open: (name, doc) => new FileDocumentStore(fileOf(name), doc),
+    async clearPrefix(prefix) {
+      for (const entry of await fsp.readdir(dir)) {
+        if (!entry.endsWith(SUFFIX)) continue;
+        if (decodeURIComponent(entry.slice(0, -SUFFIX.length)).startsWith(prefix)) {
+          await fsp.rm(path.join(dir, entry), { force: true });
+        }
+      }
+    },
+    readMeta: async (key) => (await readMetaObject())[key] ?? null,
+    writeMeta(key, value) {
+      metaChain = metaChain.then(async () => {
+        const meta = await readMetaObject();
+        if (value === null) delete meta[key];
+        else meta[key] = value;
+        await writeAtomically(metaFile, JSON.stringify(meta));
+      });
+      return metaChain;
+    },
+  };
+}
