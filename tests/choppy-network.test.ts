@@ -143,3 +143,47 @@ describe("choppy networks", () => {
     }, 30_000);
   });
 });
+
+describe("HTTP fallback", () => {
+  const cast = useTwoPeople();
+
+  it("(g) converges over HTTP sync when WebSockets are blocked, and returns to the socket", { timeout: 90_000 }, async () => {
+    const net = await startFaultProxy({ port: cast.server.running.port });
+    net.blockWebSockets(true);
+    const annClient = await clientFor(net.url, cast.ann);
+    const benClient = await clientFor(cast.server.url, cast.ben);
+    try {
+      const ann = annClient.conversation(cast.conversationId);
+      const ben = benClient.conversation(cast.conversationId);
+      const states: string[] = [];
+      annClient.on("status", ({ state }) => states.push(state));
+      await eventually(() => expect(annClient.state).toBe("fallback-http"), 20_000);
+      expect(ann.status.state).toBe("fallback-http");
+
+      const fromAnn = await ann.send("over HTTP, the socket is blocked");
+      const fromBen = await ben.send("over the socket");
+      // Order is the server's seq: whichever arrived first.
+      await eventually(() => {
+        expect([...ann.messages.map((m) => m.id)].sort()).toEqual([fromAnn, fromBen].sort());
+        expect(ben.messages.map((m) => m.id)).toEqual(ann.messages.map((m) => m.id));
+        expect(ann.messages.map((m) => m.seq)).toEqual([1, 2]);
+        expect(ann.deliveryState(fromAnn)).toBe("stored");
+      }, 30_000);
+      const firstTwo = ann.messages.map((m) => m.id);
+      expect(ann.status.pendingCount).toBe(0);
+      expect(annClient.status.lastSyncedAt).not.toBeNull();
+
+      // The path opens again: back on the socket, still converging.
+      net.blockWebSockets(false);
+      await eventually(() => expect(annClient.state).toBe("online"), 40_000);
+      const again = await ann.send("back on the socket");
+      await eventually(() => expect(ben.messages.map((m) => m.id)).toEqual([...firstTwo, again]));
+      expect(states).toContain("fallback-http");
+      expect(states.at(-1)).toBe("online");
+    } finally {
+      await annClient.close();
+      await benClient.close();
+      await net.close();
+    }
+  });
+});

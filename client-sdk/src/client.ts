@@ -18,7 +18,12 @@ import { ChatError } from "./errors.js";
 import { Emitter } from "./events.js";
 import { Http } from "./http.js";
 import { defaultStorage, type StorageAdapter } from "./storage.js";
-import type { ChatClientEvents, ChatClientOptions, ConnectionState } from "./types.js";
+import type { ChatClientEvents, ChatClientOptions, ConnectionState, SyncStatus } from "./types.js";
+
+/** Failed WebSocket opens in a row before conversations sync over HTTP instead. */
+const FALLBACK_AFTER_FAILED_OPENS = 3;
+/** …or this long without an open WebSocket. */
+const FALLBACK_AFTER_MS = 10_000;
 
 export interface LogoutOptions {
   /** Keep this user's conversations on the device (default: delete them). */
@@ -46,6 +51,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private limits: Limits = DEFAULT_LIMITS;
   private currentUser: User | null = null;
   private connection: ConnectionState = "offline";
+  private failedOpens = 0;
+  private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastStatus = "";
   private signingOut = false;
 
   constructor(options: ChatClientOptions = {}) {
@@ -82,6 +90,20 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   get state(): ConnectionState {
     return this.connection;
+  }
+
+  /** The whole client's sync status: the connection, own messages not yet stored, the last sync. */
+  get status(): SyncStatus {
+    let pendingCount = 0;
+    let lastSyncedAt: number | null = null;
+    for (const handle of this.open.values()) {
+      const status = handle.status;
+      pendingCount += status.pendingCount;
+      if (status.lastSyncedAt !== null && (lastSyncedAt === null || status.lastSyncedAt > lastSyncedAt)) {
+        lastSyncedAt = status.lastSyncedAt;
+      }
+    }
+    return { state: this.connection, pendingCount, lastSyncedAt };
   }
 
   // ---- auth ----
@@ -191,12 +213,15 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       storage: this.storage,
       storePrefix: this.storePrefix(user.id),
       socket: this.requireSocket(),
+      http: this.http,
       token: async () => (await this.currentToken()) ?? "",
       limits: () => this.limits,
       onAuthFailure: (reason) => this.onAuthFailure(reason),
       onClosed: (closedId) => this.open.delete(closedId),
     });
     this.open.set(id, handle);
+    handle.setConnection(this.connection);
+    handle.on("status", () => this.emitStatus());
     return handle;
   }
 
@@ -246,6 +271,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.socket.destroy();
     }
     this.socket = null;
+    this.clearFallbackTimer();
+    this.failedOpens = 0;
     this.setState("offline");
     if (this.currentUser) {
       this.currentUser = null;
@@ -261,6 +288,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private onAuthFailure(reason: string): void {
     // Stop reconnecting until the app signs in again.
     this.authBlocked = true;
+    this.clearFallbackTimer();
     this.socket?.disconnect();
     this.setState("offline");
     this.emit("auth-required", { reason: reason as ChatClientEvents["auth-required"]["reason"] });
@@ -287,7 +315,20 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       maxAttempts: 0,
     });
     socket.on("status", ({ status }: { status: string }) => {
-      this.setState(status === "connected" ? "online" : status === "connecting" ? "connecting" : "offline");
+      if (status === "connected") {
+        this.failedOpens = 0;
+        this.clearFallbackTimer();
+        this.setState("online");
+        return;
+      }
+      this.armFallbackTimer();
+      // While syncing over HTTP, the socket's retries are only probes.
+      if (this.connection !== "fallback-http") this.setState(status === "connecting" ? "connecting" : "offline");
+    });
+    socket.on("close", () => {
+      if (this.connection === "online" || this.authBlocked) return;
+      this.failedOpens += 1;
+      if (this.failedOpens >= FALLBACK_AFTER_FAILED_OPENS) this.enterFallback();
     });
     socket.on("disconnect", ({ event }: { event: { code: number; reason: string } }) => {
       if (event.code === 4401) this.onAuthFailure(event.reason);
@@ -299,7 +340,44 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private setState(state: ConnectionState): void {
     if (state === this.connection) return;
     this.connection = state;
-    this.emit("status", { state });
+    for (const handle of this.open.values()) handle.setConnection(state);
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    const status = this.status;
+    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}`;
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.emit("status", status);
+  }
+
+  /**
+   * The WebSocket path looks blocked: if plain HTTP reaches the server, conversations sync over
+   * it while the socket keeps probing with its backoff. Otherwise the device is just offline.
+   */
+  private enterFallback(): void {
+    this.clearFallbackTimer();
+    if (!this.currentUser || this.authBlocked || this.connection === "online" || this.connection === "fallback-http") return;
+    this.http.send("GET", "/healthz").then(
+      () => {
+        if (this.currentUser && !this.authBlocked && this.connection !== "online") this.setState("fallback-http");
+      },
+      () => undefined,
+    );
+  }
+
+  private armFallbackTimer(): void {
+    if (this.fallbackTimer || this.connection === "fallback-http") return;
+    this.fallbackTimer = setTimeout(() => {
+      this.fallbackTimer = null;
+      this.enterFallback();
+    }, FALLBACK_AFTER_MS);
+  }
+
+  private clearFallbackTimer(): void {
+    if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
+    this.fallbackTimer = null;
   }
 
   private storePrefix(userId: string): string {

@@ -20,8 +20,10 @@ import {
 import * as Y from "yjs";
 import { ChatError } from "./errors.js";
 import { Emitter } from "./events.js";
+import type { Http } from "./http.js";
+import { HttpSync } from "./httpSync.js";
 import type { DocumentStore, StorageAdapter } from "./storage.js";
-import type { ChatMessage, ConversationEvents, DeliveryState, SendOptions } from "./types.js";
+import type { ChatMessage, ConnectionState, ConversationEvents, DeliveryState, SendOptions, SyncStatus } from "./types.js";
 
 export interface ConversationDeps {
   id: ConversationId;
@@ -30,6 +32,7 @@ export interface ConversationDeps {
   /** Local store name prefix of the signed-in user (stores are separate per user). */
   storePrefix: string;
   socket: HocuspocusProviderWebsocket;
+  http: Http;
   token: () => Promise<string>;
   limits: () => Limits;
   /** The server refused the session while opening this conversation. */
@@ -60,6 +63,12 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   private loaded!: Promise<void>;
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Set while the client syncs over HTTP because the WebSocket path is blocked. */
+  private httpSync: HttpSync | null = null;
+  private fallback = false;
+  private connection: ConnectionState = "offline";
+  private lastSyncedAt: number | null = null;
+  private lastStatus = "";
 
   constructor(private readonly deps: ConversationDeps) {
     super();
@@ -86,7 +95,27 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   }
 
   get synced(): boolean {
-    return this.provider?.isSynced ?? false;
+    return (this.provider?.isSynced ?? false) || this.httpSynced;
+  }
+
+  /** What the app can show: how this conversation syncs, what is still unconfirmed, and when it last synced. */
+  get status(): SyncStatus {
+    return {
+      state: this.connection,
+      pendingCount: this.current.filter((m) => m.delivery !== undefined && m.delivery !== "stored").length,
+      lastSyncedAt: this.lastSyncedAt,
+    };
+  }
+
+  /** Called by the client when the socket or the fallback changes state. */
+  setConnection(state: ConnectionState): void {
+    this.connection = state;
+    const useHttp = state === "fallback-http";
+    if (useHttp !== this.fallback) {
+      this.fallback = useHttp;
+      this.restartHttpSync();
+    }
+    this.emitStatus();
   }
 
   deliveryState(id: string): DeliveryState | undefined {
@@ -132,6 +161,45 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
 
   // ---- internals ----
 
+  private httpSynced = false;
+
+  private restartHttpSync(): void {
+    this.httpSync?.stop();
+    this.httpSync = null;
+    this.httpSynced = false;
+    if (!this.fallback || this.closed) return;
+    const doc = this.doc;
+    void this.loaded.then(() => {
+      if (doc !== this.doc || !this.fallback || this.closed || this.httpSync) return;
+      this.httpSync = new HttpSync(doc, this.deps.http, this.id, {
+        onStored: (sv) => {
+          this.markStored(sv);
+          this.synced_();
+        },
+        onSynced: () => {
+          this.httpSynced = true;
+          this.synced_();
+          this.emit("synced", {});
+        },
+        onRefused: (code) => this.handleRefusal(code),
+      });
+    });
+  }
+
+  /** Records a completed sync for `lastSyncedAt`. */
+  private synced_(): void {
+    this.lastSyncedAt = Date.now();
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    const status = this.status;
+    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}`;
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.emit("status", status);
+  }
+
   private open(): void {
     this.doc = new Y.Doc();
     this.store = this.deps.storage.open(`${this.deps.storePrefix}${this.id}`, this.doc);
@@ -156,23 +224,32 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     this.provider = provider;
     provider.on("synced", () => {
       this.markSent();
+      this.synced_();
       this.emit("synced", {});
     });
     provider.on("unsyncedChanges", () => this.markSent());
     provider.on("stateless", ({ payload }: { payload: string }) => {
       const message = parseStatelessMessage(payload);
-      if (message?.type === "stored") this.markStored(message.sv);
+      if (message?.type === "stored") {
+        this.markStored(message.sv);
+        this.synced_();
+      }
     });
-    provider.on("authenticationFailed", ({ reason }: { reason: string }) => this.onRefused(provider, reason));
+    provider.on("authenticationFailed", ({ reason }: { reason: string }) => {
+      if (provider === this.provider) this.handleRefusal(reason);
+    });
     provider.on("close", ({ event }: { event: { code: number; reason: string } }) => {
       // The server closing just this document arrives as code 1000 with our error code as reason.
-      if (event.code === 1000 && event.reason) this.onRefused(provider, event.reason);
+      if (event.code === 1000 && event.reason && provider === this.provider) this.handleRefusal(event.reason);
     });
     provider.attach();
+    this.restartHttpSync();
   }
 
-  private onRefused(provider: HocuspocusProvider, reason: string): void {
-    if (provider !== this.provider || this.closed) return;
+  /** The server refused this conversation on this device, over the socket or HTTP sync. */
+  private handleRefusal(reason: string): void {
+    const provider = this.provider;
+    if (!provider || this.closed) return;
     if (AUTH_REASONS.has(reason)) {
       this.deps.onAuthFailure(reason);
     } else if (reason === "load_failed") {
@@ -263,6 +340,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   private refresh(): void {
     const messages = listMessages(this.doc);
     this.current = messages.map((m) => this.present(m));
+    queueMicrotask(() => this.emitStatus());
     for (const m of messages) {
       // A seq is written only after the log commit: the message is stored.
       if (m.seq !== undefined && this.own.get(m.id)?.state !== "stored" && this.own.has(m.id)) {
@@ -282,6 +360,8 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   private async teardown(clearLocal: boolean): Promise<void> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.httpSync?.stop();
+    this.httpSync = null;
     const provider = this.provider;
     this.provider = null;
     if (provider) {

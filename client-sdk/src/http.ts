@@ -16,9 +16,25 @@ const SESSION_CODES = new Set(["unauthenticated", "session_expired", "session_re
 export class Http {
   constructor(private readonly options: HttpOptions) {}
 
+  /** A JSON call: resolves with the parsed answer (undefined for 204). */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(
+      method,
+      path,
+      body === undefined ? {} : { body: JSON.stringify(body), contentType: "application/json" },
+    );
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  /** Any call: resolves with a successful response; a failed one becomes a ChatError. */
+  async send(
+    method: string,
+    path: string,
+    init: { body?: string | Uint8Array; contentType?: string; signal?: AbortSignal } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers["content-type"] = "application/json";
+    if (init.contentType) headers["content-type"] = init.contentType;
     const token = await this.options.token();
     if (token) headers.authorization = `Bearer ${token}`;
     let response: Response;
@@ -26,25 +42,22 @@ export class Http {
       response = await this.options.fetch(`${this.options.baseUrl}${path}`, {
         method,
         headers,
-        body: body === undefined ? null : JSON.stringify(body),
+        body: (init.body ?? null) as BodyInit | null,
         credentials: "include",
+        signal: init.signal ?? null,
       });
     } catch (error) {
+      if (init.signal?.aborted) throw new ChatError("aborted", "the request was cancelled");
       throw new ChatError("network_error", `could not reach the server: ${(error as Error).message}`);
     }
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    let json: unknown = null;
+    if (response.ok) return response;
+    let error: { code?: string; message?: string; details?: unknown } | undefined;
     try {
-      json = text ? JSON.parse(text) : null;
+      error = ((await response.json()) as { error?: typeof error }).error;
     } catch {
-      // not JSON: handled below
+      // not our error body
     }
-    if (!response.ok) {
-      const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
-      if (response.status === 401 && error?.code && SESSION_CODES.has(error.code)) this.options.onSessionRefused(error.code);
-      throw new ChatError(error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, response.status, error?.details);
-    }
-    return json as T;
+    if (response.status === 401 && error?.code && SESSION_CODES.has(error.code)) this.options.onSessionRefused(error.code);
+    throw new ChatError(error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, response.status, error?.details);
   }
 }

@@ -7,8 +7,20 @@ import type { StorageAdapter } from "./storage.js";
 
 export type { Conversation, Limits, Message, MessageId, User, UserId };
 
-/** Connection state of the client as a whole (one WebSocket for all conversations). */
-export type ConnectionState = "online" | "connecting" | "offline";
+/**
+ * How the client reaches the server: over its one WebSocket (`online`), trying to (`connecting`),
+ * not at all (`offline`), or over HTTP sync because WebSockets are blocked (`fallback-http`).
+ */
+export type ConnectionState = "online" | "connecting" | "offline" | "fallback-http";
+
+/** Sync status to show, per conversation and for the whole client. */
+export interface SyncStatus {
+  state: ConnectionState;
+  /** Own messages the server has not confirmed as stored yet. */
+  pendingCount: number;
+  /** When the last sync or stored confirmation arrived (ms since the epoch), or null. */
+  lastSyncedAt: number | null;
+}
 
 /**
  * Delivery of the device's own messages (DESIGN.md "Update log and delivery"):
@@ -51,8 +63,8 @@ export interface SendOptions {
 }
 
 export interface ChatClientEvents {
-  /** The socket's state changed. */
-  status: { state: ConnectionState };
+  /** The connection state, the pending count or the last sync time changed. */
+  status: SyncStatus;
   /** The server refused the session (expired or revoked): sign in again. */
   "auth-required": { reason: "session_expired" | "session_revoked" | "unauthenticated" };
   /** The signed-in user changed (null after logout). */
@@ -64,8 +76,10 @@ export interface ConversationEvents {
   change: { messages: ChatMessage[] };
   /** One own message moved to a new delivery state. */
   delivery: { messageId: MessageId; state: DeliveryState };
-  /** The first sync with the server finished. */
+  /** A sync with the server finished (after each (re)connection). */
   synced: Record<string, never>;
+  /** This conversation's state, pending count or last sync time changed. */
+  status: SyncStatus;
   /**
    * The server refused an update from this device (`update_refused`): the SDK dropped its local
    * copy, reloaded the conversation and wrote its still-pending valid messages again.
