@@ -44,6 +44,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private readonly heartbeatTimeoutMs: number;
   /** Set when the server refused the session: no reconnects until the app signs in again. */
   private authBlocked = false;
+  private refreshingToken = false;
+  /** The token last handed to the server, to tell a refreshed one from the refused one. */
+  private lastToken: string | null = null;
   /** Token from sign-in, kept only outside browsers when no getToken is given. */
   private token: string | null = null;
   private socket: HocuspocusProviderWebsocket | null = null;
@@ -234,8 +237,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   // ---- internals ----
 
   private async currentToken(): Promise<string | null> {
-    if (this.getToken) return (await this.getToken()) ?? null;
-    return this.token;
+    const token = this.getToken ? ((await this.getToken()) ?? null) : this.token;
+    this.lastToken = token;
+    return token;
   }
 
   private async signedIn(result: AuthResult): Promise<User> {
@@ -285,13 +289,38 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (this.socket && this.currentUser && !this.authBlocked && this.connection !== "online") void this.socket.connect();
   }
 
+  /**
+   * The server refused the session. An expired one: ask `getToken` once more; a fresh token
+   * means the socket's next attempt signs in again by itself. Otherwise stop reconnecting and
+   * wait for the app to sign in (pending changes stay on the device and go out then, under
+   * that user). A revoked session ends signed out.
+   */
   private onAuthFailure(reason: string): void {
-    // Stop reconnecting until the app signs in again.
+    if (this.authBlocked || this.refreshingToken) return;
+    if (reason === "session_expired" && this.getToken) {
+      const failed = this.lastToken;
+      this.refreshingToken = true;
+      void this.currentToken()
+        .catch(() => failed)
+        .then((token) => {
+          this.refreshingToken = false;
+          if (!token || token === failed) this.blockUntilSignIn(reason);
+        });
+      return;
+    }
+    this.blockUntilSignIn(reason);
+  }
+
+  private blockUntilSignIn(reason: string): void {
     this.authBlocked = true;
     this.clearFallbackTimer();
     this.socket?.disconnect();
     this.setState("offline");
     this.emit("auth-required", { reason: reason as ChatClientEvents["auth-required"]["reason"] });
+    if (reason === "session_revoked") {
+      this.token = null;
+      void this.endSession("keep");
+    }
   }
 
   private requireUser(): User {
