@@ -3,13 +3,13 @@
  * unloaded at once while clients retry; a failed snapshot keeps the document in memory and is
  * retried until it succeeds; SIGTERM stores every open document before the process exits.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { documentName, type ConversationId, type MessageDto } from "@wbk/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnServer } from "./helpers/process.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
 
@@ -95,21 +95,9 @@ describe("document persistence", () => {
 describe("shutdown", () => {
   it("stores every open document on SIGTERM before exiting", { timeout: 60_000 }, async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wbk-sigterm-"));
-    const root = path.resolve(import.meta.dirname, "..");
-    const child = spawn(process.execPath, ["--conditions=wbk-source", "--import", "tsx", "server/src/main.ts"], {
-      cwd: root,
-      env: { ...process.env, PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "info", STATIC_DIR: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const server = await spawnServer({ DATA_DIR: dataDir });
     try {
-      let output = "";
-      child.stdout.on("data", (chunk) => (output += chunk));
-      child.stderr.on("data", (chunk) => (output += chunk));
-      const url = await eventually(() => {
-        const match = output.match(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/);
-        if (!match) throw new Error(`not listening yet: ${output}`);
-        return match[1] as string;
-      }, 30_000);
+      const url = server.url;
       const ann = await signUp(url, "Ann");
       const { id } = await createConversation(url, ann, []);
       const client = await clientFor(url, ann);
@@ -117,9 +105,7 @@ describe("shutdown", () => {
       await chat.send("said just before the server stopped");
       await eventually(() => expect(chat.messages[0]?.delivery).toBe("stored"));
 
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      child.kill("SIGTERM");
-      expect(await exited).toBe(0);
+      expect(await server.stop("SIGTERM")).toBe(0);
       await client.close();
 
       const db = new Database(path.join(dataDir, "wbk.sqlite"), { readonly: true });
@@ -134,9 +120,9 @@ describe("shutdown", () => {
       expect(last.n).toBe(2); // the message, then its seq stamp
       expect(snapshot?.covered_log_seq).toBe(2);
       expect(kept.n).toBe(0);
-      expect(output).toContain("stopped; every open document stored");
+      expect(server.output()).toContain("stopped; every open document stored");
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      await server.stop("SIGKILL");
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

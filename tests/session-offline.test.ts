@@ -59,7 +59,7 @@ describe("a session that ends while offline", () => {
       const again = client.conversation(cast.conversationId);
       await eventually(async () => {
         const messages = await listed();
-        expect(messages.filter((m) => pending.includes(m.id)).map((m) => [m.text, m.authorId])).toEqual([
+        expect(messages.filter((m) => (pending as string[]).includes(m.id)).map((m) => [m.text, m.authorId])).toEqual([
           ["offline 1", cast.ann.user.id],
           ["offline 2", cast.ann.user.id],
         ]);
