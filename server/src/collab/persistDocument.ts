@@ -22,8 +22,10 @@ function conversationOf(name: string): ConversationId {
 }
 
 export class DocumentPersistence {
-  /** Log row each document's stored snapshot covers; a store that would add nothing is skipped. */
-  private readonly storedLogSeq = new Map<string, number>();
+  /** Log row each loaded document's stored snapshot covers; a store that would add nothing is skipped. */
+  private readonly storedLogSeq = new WeakMap<Document, number>();
+  /** What the snapshot read at load covers, until afterLoadDocument hands over the document. */
+  private readonly loadedLogSeq = new Map<string, number>();
   private readonly failures = new Map<string, { attempts: number; timer: NodeJS.Timeout | null }>();
   private hocuspocus: Hocuspocus | null = null;
 
@@ -45,16 +47,14 @@ export class DocumentPersistence {
     const lifecycle: Extension = {
       extensionName: "documentLifecycle",
       afterLoadDocument: async ({ document }) => {
+        this.storedLogSeq.set(document, this.loadedLogSeq.get(document.name) ?? 0);
+        this.loadedLogSeq.delete(document.name);
         this.writePath.attach(document);
         this.writePath.reconcileStamps(document);
       },
       beforeUnloadDocument: async ({ documentName }) => {
         // Throwing here keeps the document in memory: it still holds changes no snapshot has.
         if (this.failures.has(documentName)) throw new Error(`${documentName} has unstored changes`);
-      },
-      afterUnloadDocument: async ({ documentName }) => {
-        this.writePath.detach(documentName);
-        this.storedLogSeq.delete(documentName);
       },
     };
     return [database, lifecycle];
@@ -77,7 +77,7 @@ export class DocumentPersistence {
       const conversationId = conversationOf(documentName);
       const snapshot = this.storage.snapshots.get(conversationId);
       const rows = this.storage.log.updatesSince(conversationId, snapshot?.coveredLogSeq ?? 0);
-      this.storedLogSeq.set(documentName, snapshot?.coveredLogSeq ?? 0);
+      this.loadedLogSeq.set(documentName, snapshot?.coveredLogSeq ?? 0);
       const parts = snapshot ? [snapshot.state, ...rows] : rows;
       if (parts.length === 0) return null;
       const merged = parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts);
@@ -101,10 +101,10 @@ export class DocumentPersistence {
   }
 
   private put(document: Document, state?: Uint8Array): void {
-    const covered = this.writePath.appliedLogSeq(document.name);
-    if (this.storedLogSeq.get(document.name) === covered && !this.failures.has(document.name)) return;
+    const covered = this.writePath.appliedLogSeq(document);
+    if (this.storedLogSeq.get(document) === covered && !this.failures.has(document.name)) return;
     this.storage.snapshots.put(conversationOf(document.name), state ?? Y.encodeStateAsUpdate(document), covered);
-    this.storedLogSeq.set(document.name, covered);
+    this.storedLogSeq.set(document, covered);
     const failure = this.failures.get(document.name);
     if (failure) {
       if (failure.timer) clearTimeout(failure.timer);

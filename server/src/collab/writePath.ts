@@ -44,7 +44,11 @@ export interface WritePathOptions {
 }
 
 export class WritePath {
-  private readonly state = new Map<string, DocumentLogState>();
+  /**
+   * Per loaded document object, not per name: while one copy unloads, a reconnecting client
+   * may already have loaded the next one.
+   */
+  private readonly state = new WeakMap<Document, DocumentLogState>();
   private readonly pendingStamps = new Map<string, { document: Document; stamps: Map<string, [number, number]> }>();
   private stampScheduled = false;
   private readonly now: () => number;
@@ -57,20 +61,15 @@ export class WritePath {
   attach(document: Document): void {
     const conversationId = this.conversationOf(document);
     const logged = this.options.storage.log.lastLogSeq(conversationId);
-    this.state.set(document.name, { logged, pendingApply: 0, applied: logged });
+    this.state.set(document, { logged, pendingApply: 0, applied: logged });
     document.on("afterTransaction", (transaction: Y.Transaction) => {
       if (transaction.origin instanceof ServerWrite) this.commitServerWrite(document, transaction);
     });
   }
 
-  detach(documentName: string): void {
-    this.state.delete(documentName);
-    this.pendingStamps.delete(documentName);
-  }
-
   /** The newest log row whose update is in the document's memory (what a snapshot now covers). */
-  appliedLogSeq(documentName: string): number {
-    return this.state.get(documentName)?.applied ?? 0;
+  appliedLogSeq(document: Document): number {
+    return this.state.get(document)?.applied ?? 0;
   }
 
   /**
@@ -216,10 +215,10 @@ export class WritePath {
   }
 
   private stateOf(document: Document): DocumentLogState {
-    let state = this.state.get(document.name);
+    let state = this.state.get(document);
     if (!state) {
       state = { logged: 0, pendingApply: 0, applied: 0 };
-      this.state.set(document.name, state);
+      this.state.set(document, state);
     }
     return state;
   }
