@@ -45,6 +45,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Set when the server refused the session: no reconnects until the app signs in again. */
   private authBlocked = false;
   private refreshingToken = false;
+  /** Set by `disconnect()`: no reconnects and no HTTP fallback until `connect()`. */
+  private paused = false;
   /** The token last handed to the server, to tell a refreshed one from the refused one. */
   private lastToken: string | null = null;
   /** Token from sign-in, kept only outside browsers when no getToken is given. */
@@ -228,6 +230,23 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return handle;
   }
 
+  /**
+   * Drops the connection on purpose (the app went to the background). Sending keeps working;
+   * messages wait as `pending` until `connect()`.
+   */
+  disconnect(): void {
+    this.paused = true;
+    this.clearFallbackTimer();
+    this.socket?.disconnect();
+    this.setState("offline");
+  }
+
+  /** Connects again after `disconnect()` (the app came back to the foreground). */
+  connect(): void {
+    this.paused = false;
+    this.reconnectNow();
+  }
+
   /** Closes the socket and every open conversation (local data stays). */
   async close(): Promise<void> {
     await this.endSession("keep");
@@ -258,6 +277,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     } catch {
       // offline: the defaults match the server's unless an operator changed them
     }
+    this.paused = false;
     if (this.socket) this.socket.connect();
     else this.requireSocket();
     this.emit("user", { user });
@@ -286,7 +306,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /** Skips the backoff wait: the network may be back. */
   private reconnectNow(): void {
-    if (this.socket && this.currentUser && !this.authBlocked && this.connection !== "online") void this.socket.connect();
+    if (this.socket && this.currentUser && !this.authBlocked && !this.paused && this.connection !== "online") {
+      void this.socket.connect();
+    }
   }
 
   /**
@@ -350,7 +372,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         this.setState("online");
         return;
       }
-      this.armFallbackTimer();
+      if (!this.paused) this.armFallbackTimer();
       // While syncing over HTTP, the socket's retries are only probes.
       if (this.connection !== "fallback-http") this.setState(status === "connecting" ? "connecting" : "offline");
     });
@@ -387,7 +409,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    */
   private enterFallback(): void {
     this.clearFallbackTimer();
-    if (!this.currentUser || this.authBlocked || this.connection === "online" || this.connection === "fallback-http") return;
+    if (!this.currentUser || this.authBlocked || this.paused || this.connection === "online" || this.connection === "fallback-http") {
+      return;
+    }
     this.http.send("GET", "/healthz").then(
       () => {
         if (this.currentUser && !this.authBlocked && this.connection !== "online") this.setState("fallback-http");
