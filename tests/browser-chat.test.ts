@@ -76,9 +76,9 @@ describe("demo page in Chromium", () => {
     const authors = await annPage.getByTestId("message-author").allTextContents();
     expect(authors[1]).toBe("Ben");
 
-    // A reload shows the history again (from IndexedDB first, then the server).
+    // A reload reopens the conversation (#c=<id>) and shows the history again.
     await annPage.reload();
-    await annPage.getByTestId("conversation-item").filter({ hasText: "Playdate on Saturday" }).click();
+    await expect.poll(() => annPage.getByTestId("chat-title").textContent()).toBe("Playdate on Saturday");
     await expect.poll(() => messageTexts(annPage)).toEqual(["Hi Ben! Park at 10?", "Yes! See you there 🎈"]);
 
     await annPage.screenshot({ path: outputPath("browser-chat-ann.png"), fullPage: true });

@@ -27,6 +27,29 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 /**
+ * A user-provided string (name, title, message text) as its own bidi isolate: `<bdi>` takes
+ * its direction from its first strong character and keeps its bidi controls (an unclosed
+ * U+202E, say) and its direction from reordering the text around it.
+ */
+export function isolate(text: string): HTMLElement {
+  return el("bdi", {}, text);
+}
+
+/** `texts` joined by `separator`, each one isolated, e.g. a comma-separated member line. */
+export function isolatedList(texts: readonly string[], separator = ", "): (Node | string)[] {
+  return texts.flatMap((text, i) => (i === 0 ? [isolate(text)] : [separator, isolate(text)]));
+}
+
+/**
+ * Makes `parts` the content of `element`, unless it already reads the same: rewriting equal
+ * text on every update would drop the reader's text selection in it.
+ */
+export function setContent(element: HTMLElement, parts: readonly (Node | string)[]): void {
+  const text = parts.map((part) => (typeof part === "string" ? part : part.textContent)).join("");
+  if (element.textContent !== text) element.replaceChildren(...parts);
+}
+
+/**
  * Makes `parent`'s children the rows of `items`, in order. Rows are kept in `rows` by key
  * and reused, so focus, text selection and scroll position survive every update.
  * `render` builds a row when given none, else updates the one it is given.

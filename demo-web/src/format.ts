@@ -1,19 +1,28 @@
 /** How messages and their states read on screen. */
 import type { ChatMessage, Conversation } from "@wbk/client-sdk";
+import { isolate } from "./dom.js";
 
 type DeliveryState = NonNullable<ChatMessage["delivery"]>;
 
-/** Tick and tooltip per delivery state (DESIGN.md "Update log and delivery"). */
+/**
+ * Tick and tooltip per delivery state (DESIGN.md "Update log and delivery"). The ticks are
+ * plain text glyphs that ordinary fonts have: an emoji (🕓) shows as a box without an emoji font.
+ */
 export const DELIVERY: Record<DeliveryState, { tick: string; title: string }> = {
   unsaved: { tick: "…", title: "unsaved: not yet saved on this device" },
-  pending: { tick: "🕓", title: "pending: saved on this device, waiting for the server" },
+  pending: { tick: "◷", title: "pending: saved on this device, waiting for the server" },
   sent: { tick: "✓", title: "sent: the server has it" },
   stored: { tick: "✓✓", title: "stored: the server has saved it" },
 };
 
+/** The time of a message in milliseconds: the server's once stamped, else the writer's clock. */
+export function messageMillis(message: ChatMessage): number {
+  return message.serverTime ?? message.createdAt;
+}
+
 /** The time a message is shown with: the server's once stamped, else the writer's clock. */
 export function messageTime(message: ChatMessage): Date {
-  return new Date(message.serverTime ?? message.createdAt);
+  return new Date(messageMillis(message));
 }
 
 /** HH:MM in local time, built by hand because locale formats vary (12-hour, "24:05"). */
@@ -22,14 +31,19 @@ export function formatClock(date: Date): string {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** What a message says, as one string; videos and deletions get a stand-in. */
-export function messageBody(message: ChatMessage): string {
-  if (message.deleted) return "Message deleted";
+/**
+ * What a message says, as nodes for `append`/`replaceChildren`; videos and deletions get a
+ * stand-in. Where the page adds words of its own around the user's text (a video's file name
+ * and caption), each user part is a bidi isolate; a bare text is isolated by the block the
+ * caller puts it in (give that block `dir="auto"`).
+ */
+export function messageBody(message: ChatMessage): (Node | string)[] {
+  if (message.deleted) return ["Message deleted"];
   if (message.kind === "video") {
-    const name = message.video?.filename ?? "video";
-    return message.text ? `🎬 ${name}: ${message.text}` : `🎬 ${name}`;
+    const name = isolate(message.video?.filename ?? "video");
+    return message.text ? ["🎬 ", name, ": ", isolate(message.text)] : ["🎬 ", name];
   }
-  return message.text;
+  return [message.text];
 }
 
 /** Members' display names by user id, for naming message authors. */

@@ -4,6 +4,7 @@
  */
 import { createChatClient } from "@wbk/client-sdk";
 import { errorMessage, type View } from "./dom.js";
+import { rememberConversation } from "./location.js";
 import "./style.css";
 import { authView, type AuthMode } from "./views/auth.js";
 import { shellView } from "./views/shell.js";
@@ -41,7 +42,10 @@ async function signOut(): Promise<void> {
   // logout() closes and deletes this user's conversations on the device (and copes with
   // being offline); disposing the shell afterwards only drops the page's listeners.
   await client.logout();
-  showAuth("signup");
+  // The next person here most likely has an account: sign-in first. The open conversation
+  // was this user's; an expired session, by contrast, keeps it to reopen after signing in.
+  rememberConversation(null);
+  showAuth("login");
 }
 
 client.on("auth-required", ({ reason }) => {

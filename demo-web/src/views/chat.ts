@@ -1,6 +1,6 @@
 /** One conversation: its messages, live, and a composer. */
 import type { ChatClient, ChatMessage, Conversation } from "@wbk/client-sdk";
-import { el, errorMessage, reconcile, showError, type View } from "../dom.js";
+import { el, errorMessage, isolatedList, reconcile, setContent, showError, type View } from "../dom.js";
 import { DELIVERY, formatClock, memberNames, messageBody, messageTime } from "../format.js";
 
 /** Within this many pixels of the end the reader counts as "at the bottom" and is kept there. */
@@ -18,6 +18,7 @@ export function chatView(client: ChatClient, conversation: Conversation, options
   const handle = client.conversation(conversation.id);
   const ownId = client.user?.id;
   const names = memberNames(conversation);
+  const memberLine = conversation.members.map((m) => m.displayName);
 
   const back = el(
     "button",
@@ -51,8 +52,10 @@ export function chatView(client: ChatClient, conversation: Conversation, options
       el(
         "div",
         { class: "chat-heading" },
-        el("h2", { "data-testid": "chat-title" }, conversation.title),
-        el("p", { class: "members" }, conversation.members.map((m) => m.displayName).join(", ")),
+        // One line each, cut with an ellipsis (the full text on hover). The title is a block
+        // with dir="auto"; the names are <bdi>s, so no name can reorder the next one.
+        el("h2", { "data-testid": "chat-title", dir: "auto", title: conversation.title }, conversation.title),
+        el("p", { class: "members", title: memberLine.join(", ") }, ...isolatedList(memberLine)),
       ),
     ),
     log,
@@ -69,10 +72,10 @@ export function chatView(client: ChatClient, conversation: Conversation, options
       el(
         "div",
         { class: "meta" },
-        el("span", { class: "author", "data-testid": "message-author" }),
+        el("span", { class: "author", dir: "auto", "data-testid": "message-author" }),
         el("time", { "data-testid": "message-time" }),
       ),
-      el("p", { class: "text", "data-testid": "message-text" }),
+      el("p", { class: "text", dir: "auto", "data-testid": "message-text" }),
     );
     row.dataset.messageId = message.id;
     row.dataset.authorId = message.authorId;
@@ -80,13 +83,16 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     row.classList.toggle("own", own);
     row.classList.toggle("deleted", message.deleted === true);
 
-    row.querySelector(".author")!.textContent = own ? "You" : (names.get(message.authorId) ?? "Unknown member");
+    const author = row.querySelector<HTMLElement>(".author")!;
+    const authorName = own ? "You" : (names.get(message.authorId) ?? "Unknown member");
+    setContent(author, [authorName]);
+    author.title = authorName;
     const time = row.querySelector("time")!;
     const date = messageTime(message);
     time.dateTime = date.toISOString();
     time.title = date.toLocaleString();
     time.textContent = formatClock(date);
-    row.querySelector(".text")!.textContent = messageBody(message);
+    setContent(row.querySelector<HTMLElement>(".text")!, messageBody(message));
     renderDelivery(row, own ? message.delivery : undefined);
     return row;
   }

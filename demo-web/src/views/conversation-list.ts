@@ -1,13 +1,15 @@
 /** The conversation list, its last-message previews, and the "New conversation" form. */
 import type { ChatClient, ChatMessage, Conversation } from "@wbk/client-sdk";
-import { el, errorMessage, reconcile, showError, type View } from "../dom.js";
-import { messageBody } from "../format.js";
+import { el, errorMessage, isolatedList, reconcile, setContent, showError, type View } from "../dom.js";
+import { messageBody, messageMillis } from "../format.js";
 
 /** How often the list is fetched again, so conversations others start with you appear. */
 const POLL_MS = 5_000;
 
 export interface ConversationListOptions {
   onOpen(conversation: Conversation): void;
+  /** After every successful fetch, with the conversations as listed. */
+  onLoad?(conversations: readonly Conversation[]): void;
 }
 
 export interface ConversationListView extends View {
@@ -36,16 +38,24 @@ export function conversationListView(
   const rows = new Map<string, HTMLElement>();
   /** Conversation id → stops its preview. Opening a handle is cheap: one socket serves all. */
   const previews = new Map<string, () => void>();
+  /** Conversation id → time of the newest message its handle has shown, live. */
+  const latestSeen = new Map<string, number>();
+  /** The last fetched list, in the server's order. */
+  let conversations: readonly Conversation[] = [];
   let selected: string | null = null;
   let loading: Promise<void> | null = null;
+  let sortQueued = false;
+  let disposed = false;
 
   function renderRow(conversation: Conversation, row: HTMLElement | undefined): HTMLElement {
     if (!row) {
-      const preview = el("span", { class: "preview", "data-testid": "conversation-preview" });
+      // dir="auto": each line takes its direction from its own text; being grid items (blocks)
+      // they are bidi isolates, and the names inside the member line are <bdi>s.
+      const preview = el("span", { class: "preview", dir: "auto", "data-testid": "conversation-preview" });
       const button = el(
         "button",
         { type: "button", class: "conversation-item", "data-testid": "conversation-item" },
-        el("span", { class: "title", "data-testid": "conversation-title" }),
+        el("span", { class: "title", dir: "auto", "data-testid": "conversation-title" }),
         el("span", { class: "members" }),
         preview,
       );
@@ -57,10 +67,14 @@ export function conversationListView(
     button.setAttribute("aria-current", String(conversation.id === selected));
     // Reassigned on every poll so a click opens the latest title and members.
     button.onclick = () => options.onOpen(conversation);
-    button.querySelector(".title")!.textContent = conversation.title;
-    button.querySelector(".members")!.textContent = conversation.members
-      .map((member) => member.displayName)
-      .join(", ");
+    const title = button.querySelector<HTMLElement>(".title")!;
+    setContent(title, [conversation.title]);
+    const members = button.querySelector<HTMLElement>(".members")!;
+    const names = conversation.members.map((member) => member.displayName);
+    setContent(members, isolatedList(names));
+    // Truncated lines show in full on hover.
+    title.title = conversation.title;
+    members.title = names.join(", ");
     return row;
   }
 
@@ -70,7 +84,14 @@ export function conversationListView(
     const placeholder = conversation.lastMessageAt ? "…" : "No messages yet";
     const show = (messages: readonly ChatMessage[]) => {
       const last = messages.at(-1);
-      target.textContent = last ? messageBody(last) : placeholder;
+      setContent(target, last ? messageBody(last) : [placeholder]);
+      if (!last) return;
+      // A new message moves its conversation up at once, not only after the next fetch.
+      const time = messageMillis(last);
+      if (time > (latestSeen.get(conversation.id) ?? -Infinity)) {
+        latestSeen.set(conversation.id, time);
+        queueSort();
+      }
     };
     show(handle.messages);
     const off = handle.on("change", ({ messages }) => show(messages));
@@ -80,14 +101,43 @@ export function conversationListView(
     });
   }
 
-  function render(conversations: readonly Conversation[]): void {
-    reconcile(items, rows, conversations, (c) => c.id, renderRow);
+  /** Latest activity first: the newer of the server's last message time and the newest seen live. */
+  function byActivity(list: readonly Conversation[]): Conversation[] {
+    const activity = new Map(
+      list.map((c) => {
+        // As the server orders: a conversation without messages counts from its creation.
+        const listed = Date.parse(c.lastMessageAt ?? c.createdAt) || 0;
+        return [c.id, Math.max(listed, latestSeen.get(c.id) ?? 0)];
+      }),
+    );
+    // Stable: equal times keep the server's order.
+    return [...list].sort((a, b) => activity.get(b.id)! - activity.get(a.id)!);
+  }
+
+  /** Re-sorts once after a burst of live changes (and never inside a running render). */
+  function queueSort(): void {
+    if (sortQueued) return;
+    sortQueued = true;
+    queueMicrotask(() => {
+      sortQueued = false;
+      if (!disposed) render();
+    });
+  }
+
+  function render(): void {
+    // Moving a row takes it out of the document for a moment, which drops its focus.
+    const focused = document.activeElement;
+    reconcile(items, rows, byActivity(conversations), (c) => c.id, renderRow);
+    if (focused instanceof HTMLElement && focused !== document.activeElement && items.contains(focused)) {
+      focused.focus({ preventScroll: true });
+    }
     empty.hidden = conversations.length > 0;
     // Stop previews of conversations that left the list (e.g. you were removed).
     for (const [id, stop] of previews) {
       if (rows.has(id)) continue;
       stop();
       previews.delete(id);
+      latestSeen.delete(id);
     }
   }
 
@@ -95,9 +145,12 @@ export function conversationListView(
     // One request at a time: a slow network must not pile up polls.
     loading ??= client
       .listConversations()
-      .then((conversations) => {
-        render(conversations);
+      .then((list) => {
+        if (disposed) return;
+        conversations = list;
+        render();
         status.textContent = "";
+        options.onLoad?.(list);
       })
       .catch((err: unknown) => {
         status.textContent = `Could not load conversations: ${errorMessage(err)}`;
@@ -124,6 +177,7 @@ export function conversationListView(
       }
     },
     dispose() {
+      disposed = true;
       clearInterval(timer);
       for (const stop of previews.values()) stop();
       previews.clear();
