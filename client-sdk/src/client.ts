@@ -278,7 +278,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       // offline: the defaults match the server's unless an operator changed them
     }
     this.paused = false;
-    if (this.socket) this.socket.connect();
+    if (this.socket?.status === "connected") {
+      // Signed in again while the socket stayed open: the conversations ask again with the new session.
+      for (const handle of this.open.values()) handle.reauthenticate();
+    } else if (this.socket) void this.socket.connect();
     else this.requireSocket();
     this.emit("user", { user });
   }
@@ -327,6 +330,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         .then((token) => {
           this.refreshingToken = false;
           if (!token || token === failed) this.blockUntilSignIn(reason);
+          else for (const handle of this.open.values()) handle.reauthenticate();
         });
       return;
     }

@@ -107,6 +107,14 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     };
   }
 
+  /** Sends the (fresh) token again for this conversation on the current socket. */
+  reauthenticate(): void {
+    const provider = this.provider;
+    if (!provider || this.closed) return;
+    provider.detach();
+    provider.attach();
+  }
+
   /** Called by the client when the socket or the fallback changes state. */
   setConnection(state: ConnectionState): void {
     this.connection = state;

@@ -1,7 +1,8 @@
 /**
  * Step 1 of the data path: who is on this socket, and may they open this document?
- * A bad or dead token closes the socket with 4401; a non-member gets the document refused
- * (reason `forbidden`) and nothing of it.
+ * An unknown token closes the socket with 4401; an expired or revoked one, or a non-member,
+ * gets the document refused (reason `session_expired`, `session_revoked`, `forbidden`) and
+ * nothing of it. Live sockets of sessions that end are closed by the SocketRegistry.
  */
 import type { connectedPayload, Extension, onAuthenticatePayload, onDisconnectPayload } from "@hocuspocus/server";
 import { WbkError, closeEventFor, conversationIdFromDocument, type UserId } from "@wbk/shared";
@@ -38,9 +39,13 @@ export function authenticateExtension(deps: {
         session = deps.sessions.validate(token || context.cookieToken).session;
       } catch (error) {
         const code = error instanceof WbkError ? error.code : "unauthenticated";
-        // Let the refusal reach the client first, then cut the socket: the token is no good for any document.
-        const event = closeEventFor(code);
-        setImmediate(() => context.ws.close(event.code, event.reason));
+        if (code === "unauthenticated") {
+          // A token that never was: let the refusal reach the client, then cut the socket.
+          const event = closeEventFor(code);
+          setImmediate(() => context.ws.close(event.code, event.reason));
+        }
+        // A token that was valid once (expired, revoked) only refuses this document: the client
+        // may fetch a fresh token and authenticate again on the same socket.
         throw refusal(code);
       }
       const conversationId = conversationIdFromDocument(documentName);
