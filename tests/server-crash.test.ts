@@ -29,6 +29,13 @@ describe("server crash mid-stream (c)", () => {
       await eventually(() => expect(chats.every((c) => c.synced)).toBe(true));
 
       const sent: string[] = [];
+      let diagnostics: unknown = null;
+      const events: string[] = [];
+      chats.forEach((chat, i) => {
+        chat.on("refused", ({ reason }) => events.push(`${i} refused ${reason}`));
+        chat.on("closed", ({ reason }) => events.push(`${i} closed ${reason}`));
+      });
+      process.on("exit", () => undefined);
       let sending = true;
       const storm = chats.map(async (chat: ConversationHandle, who) => {
         for (let i = 0; sending || i < 60; i++) {
@@ -54,6 +61,7 @@ describe("server crash mid-stream (c)", () => {
           expect(chat.status.pendingCount).toBe(0);
         }
       }, 60_000);
+      expect(events).toEqual([]);
       const ids = chats[0]!.messages.map((m) => m.id);
       expect(new Set(ids).size).toBe(sent.length);
       expect([...ids].sort()).toEqual([...sent].sort());

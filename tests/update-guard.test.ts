@@ -106,6 +106,19 @@ describe("update guard", () => {
     await closeAll(annClient, benClient);
   });
 
+  it("keeps messages sent while the SDK reloads after a refusal", async () => {
+    const { annClient, benClient, annChat, benChat } = await setup();
+    const refusals: string[] = [];
+    annChat.on("refused", ({ reason }) => refusals.push(reason));
+    annChat.ydoc.getMap("evil").set("x", 1);
+    await eventually(() => expect(refusals).toEqual(["update_refused"]));
+    // The reload is under way: these wait for the fresh copy instead of vanishing with the old one.
+    const ids = await Promise.all(["during 1", "during 2", "during 3"].map((text) => annChat.send(text)));
+    await eventually(() => expect(benChat.messages.map((m) => m.text)).toEqual(["before anything odd", "during 1", "during 2", "during 3"]));
+    expect(benChat.messages.slice(1).map((m) => m.id)).toEqual(ids);
+    await closeAll(annClient, benClient);
+  });
+
   it("refuses edits of someone else's message and writes of server-only keys", async () => {
     const { annClient, benClient, annChat, benChat, logRows } = await setup();
     const rowsBefore = logRows();

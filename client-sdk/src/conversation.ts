@@ -73,7 +73,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   constructor(private readonly deps: ConversationDeps) {
     super();
     this.id = deps.id;
-    this.open();
+    this.loaded = this.open();
   }
 
   /** Messages in display order (DESIGN.md "Order"), own ones with their delivery state. */
@@ -139,7 +139,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     const problem = this.problemWith(text);
     if (problem) throw new ChatError("validation_failed", problem, 400, [{ path: "text", message: problem }]);
     const id = (options.id ?? randomId()) as MessageId;
-    await this.loaded;
+    await this.settled();
     if (this.own.has(id) || this.current.some((m) => m.id === id)) {
       throw new ChatError("message_id_conflict", "a message with this id exists");
     }
@@ -149,6 +149,15 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
       this.advance(id, "pending");
     }
     return id;
+  }
+
+  /** Waits until the local copy is loaded, also across a reload after a refusal. */
+  private async settled(): Promise<void> {
+    let loaded: Promise<void>;
+    do {
+      loaded = this.loaded;
+      await loaded;
+    } while (loaded !== this.loaded);
   }
 
   /** Stops syncing this conversation on this device (its local copy stays). */
@@ -208,14 +217,15 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     this.emit("status", status);
   }
 
-  private open(): void {
+  /** A fresh Y.Doc with its local store; resolves once the saved state is in and syncing started. */
+  private open(): Promise<void> {
     this.doc = new Y.Doc();
     this.store = this.deps.storage.open(`${this.deps.storePrefix}${this.id}`, this.doc);
     const doc = this.doc;
     doc.on("update", () => {
       if (doc === this.doc) this.refresh();
     });
-    this.loaded = this.store.whenLoaded.then(() => {
+    return this.store.whenLoaded.then(() => {
       if (doc !== this.doc || this.closed) return;
       this.refresh();
       this.connect();
@@ -280,23 +290,34 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
    * DESIGN.md "Refusal": drop the local copy, load the conversation afresh under a new client
    * id, and write the still-pending valid messages again with the same ids.
    */
-  private async recoverFromRefusal(): Promise<void> {
+  private recoverFromRefusal(): void {
     const pending = listMessages(this.doc).filter(
       (m) => m.authorId === this.deps.userId && m.seq === undefined && m.kind === "text" && this.problemWith(m.text) === null,
     );
-    await this.teardown(true);
-    this.open();
-    await this.loaded;
-    const provider = this.provider;
-    if (!provider) return;
-    const rewrite = () => {
-      const have = new Set(listMessages(this.doc).map((m) => m.id));
-      for (const m of pending) {
-        if (!have.has(m.id)) this.write(m.id, m.text, m.createdAt, m.replyTo);
+    const previous = this.loaded;
+    // Replaced at once, so a send() from now on waits for the new copy instead of writing
+    // into the one being thrown away.
+    this.loaded = (async () => {
+      await previous.catch(() => undefined);
+      await this.teardown(true);
+      await this.open();
+      const provider = this.provider;
+      if (!provider) return;
+      const rewrite = () => {
+        const have = new Set(listMessages(this.doc).map((m) => m.id));
+        for (const m of pending) {
+          if (!have.has(m.id)) this.write(m.id, m.text, m.createdAt, m.replyTo);
+        }
+      };
+      if (provider.isSynced) rewrite();
+      else {
+        const once = () => {
+          provider.off("synced", once);
+          rewrite();
+        };
+        provider.on("synced", once);
       }
-    };
-    if (provider.isSynced) rewrite();
-    else provider.on("synced", rewrite);
+    })();
   }
 
   /** Why the server would refuse this text (the limits of GET /api/config), or null. */

@@ -25,6 +25,14 @@ const WAIT_MS = 20_000;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 15_000;
 
+/** Whether the server's state vector lacks something this replica has. */
+function lacksSome(server: Map<number, number>, doc: Y.Doc): boolean {
+  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(doc))) {
+    if ((server.get(client) ?? 0) < clock) return true;
+  }
+  return false;
+}
+
 export class HttpSync {
   private readonly abort = new AbortController();
   private serverSv: Uint8Array | null = null;
@@ -81,6 +89,8 @@ export class HttpSync {
         const { sv } = (await response.json()) as { sv: string };
         this.serverSv = fromBase64Url(sv);
         this.callbacks.onStored(sv);
+        // The server may have set the update aside (it lacked what it builds on): push again from its state.
+        if (this.serverSv && lacksSome(Y.decodeStateVector(this.serverSv), this.doc)) this.dirty = true;
         failures = 0;
       } catch (error) {
         if (this.stopped) return;

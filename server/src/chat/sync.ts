@@ -7,6 +7,7 @@ import type { Document } from "@hocuspocus/server";
 import { WbkError, fromBase64Url, toBase64Url, type ConversationId, type UserId } from "@wbk/shared";
 import * as Y from "yjs";
 import type { Access } from "../access.js";
+import { MissingDependencies } from "../collab/guard.js";
 import type { WritePath } from "../collab/writePath.js";
 import type { WithDocument } from "./documents.js";
 
@@ -78,7 +79,15 @@ export function createSyncService(deps: { withDocument: WithDocument; writePath:
     async push(userId: UserId, conversationId: ConversationId, update: Uint8Array): Promise<{ sv: string }> {
       deps.access.requireMember(userId, conversationId);
       return deps.withDocument(conversationId, userId, (document) => {
-        const result = deps.writePath.acceptClientUpdate(document, update, userId);
+        let result;
+        try {
+          result = deps.writePath.acceptClientUpdate(document, update, userId);
+        } catch (error) {
+          // Built on what the server lacks (its state went back, say after a restore): answer the
+          // server's real state vector; the client pushes again from there.
+          if (error instanceof MissingDependencies) return { sv: toBase64Url(Y.encodeStateVector(document)) };
+          throw error;
+        }
         if (result.changesDocument) {
           Y.applyUpdate(document, update, HTTP_SYNC);
           deps.writePath.applied(document, result);

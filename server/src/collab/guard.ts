@@ -52,6 +52,22 @@ interface Located {
 /** The binding owner of the server's own client ids (REST posts, seq stamps). */
 export const SERVER_USER = "__server__" as UserId;
 
+/**
+ * The update builds on changes the server does not have yet. Not a violation: a client sends
+ * its new changes at once after reconnecting, possibly before the sync reply that carries
+ * what they build on. Such an update is set aside unapplied; the sync brings it again.
+ */
+export class MissingDependencies extends Error {
+  constructor() {
+    super("the update depends on changes the server does not have");
+    this.name = "MissingDependencies";
+  }
+}
+
+function missing(): never {
+  throw new MissingDependencies();
+}
+
 function refuse(message: string): never {
   throw new WbkError("update_refused", message);
 }
@@ -76,7 +92,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id;
     const expected = nextClock.get(client) ?? Y.getState(doc.store, client);
-    if (clock > expected) refuse("the update depends on changes the server does not have");
+    if (clock > expected) missing();
     const end = clock + struct.length;
     if (end > expected) nextClock.set(client, end);
     if (!(struct instanceof Y.Item)) continue;
@@ -112,7 +128,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         result = { item, parent: { root: raw }, parentSub: item.parentSub };
       } else {
         const parentItem = findItem(raw as Y.ID);
-        if (!parentItem) refuse("the update depends on changes the server does not have");
+        if (!parentItem) missing();
         result = { item, parent: { item: parentItem }, parentSub: item.parentSub };
       }
     } else {
@@ -123,7 +139,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
           // Next to garbage-collected content: Yjs integrates it as garbage too.
           result = { item, parent: { orphan: true }, parentSub: null };
         } else {
-          refuse("the update depends on changes the server does not have");
+          missing();
         }
       } else if (neighbour.source === "update") {
         const inherited = locate(neighbour.item);
@@ -308,7 +324,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   for (const [client, ranges] of decoded.ds.clients) {
     for (const range of ranges) {
       const end = range.clock + range.len;
-      if (end > (nextClock.get(client) ?? Y.getState(doc.store, client))) refuse("the update deletes unknown items");
+      if (end > (nextClock.get(client) ?? Y.getState(doc.store, client))) missing();
       if (range.clock >= Y.getState(doc.store, client)) continue; // items of this very update
       for (const item of docItemsIn(doc, client, range.clock, end)) {
         if (item.deleted) continue;

@@ -8,7 +8,7 @@ import { WbkError, closeEventFor, toBase64Url, type StoredMessage, type UserId }
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
 import type { Logger } from "../log.js";
-import type { GuardResult } from "./guard.js";
+import { MissingDependencies, type GuardResult } from "./guard.js";
 import type { WritePath } from "./writePath.js";
 import type { SocketContext } from "./authenticate.js";
 
@@ -49,6 +49,14 @@ export function logUpdateExtension(writePath: WritePath, logger: Logger): Extens
       try {
         accepted.set(connection, writePath.acceptClientUpdate(document, update, context.userId as UserId));
       } catch (error) {
+        if (error instanceof MissingDependencies) {
+          // Hocuspocus decodes this same buffer next: make it an empty update (no structs, no
+          // deletions), so nothing unchecked is applied or left pending in the document.
+          update[0] = 0;
+          update[1] = 0;
+          logger.debug({ document: document.name }, "update set aside until its dependencies arrive");
+          return;
+        }
         if (error instanceof WbkError) {
           logger.info({ document: document.name, userId: context.userId, code: error.code, why: error.message }, "update refused");
           throw closeEventFor(error.code);
