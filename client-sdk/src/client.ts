@@ -101,14 +101,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   get status(): SyncStatus {
     let pendingCount = 0;
     let lastSyncedAt: number | null = null;
+    let localSaving = this.storage.persistent;
     for (const handle of this.open.values()) {
       const status = handle.status;
       pendingCount += status.pendingCount;
+      localSaving &&= status.localSaving;
       if (status.lastSyncedAt !== null && (lastSyncedAt === null || status.lastSyncedAt > lastSyncedAt)) {
         lastSyncedAt = status.lastSyncedAt;
       }
     }
-    return { state: this.connection, pendingCount, lastSyncedAt };
+    return { state: this.connection, pendingCount, lastSyncedAt, localSaving };
   }
 
   // ---- auth ----
@@ -401,7 +403,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   private emitStatus(): void {
     const status = this.status;
-    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}`;
+    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}/${status.localSaving}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
     this.emit("status", status);

@@ -68,11 +68,14 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   private fallback = false;
   private connection: ConnectionState = "offline";
   private lastSyncedAt: number | null = null;
+  /** false once the device store failed (or with memory storage): messages live in memory only. */
+  private localSaving: boolean;
   private lastStatus = "";
 
   constructor(private readonly deps: ConversationDeps) {
     super();
     this.id = deps.id;
+    this.localSaving = deps.storage.persistent;
     this.loaded = this.open();
   }
 
@@ -104,6 +107,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
       state: this.connection,
       pendingCount: this.current.filter((m) => m.delivery !== undefined && m.delivery !== "stored").length,
       lastSyncedAt: this.lastSyncedAt,
+      localSaving: this.localSaving,
     };
   }
 
@@ -144,9 +148,14 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
       throw new ChatError("message_id_conflict", "a message with this id exists");
     }
     this.write(id, text, Date.now(), options.replyTo);
-    if (this.deps.storage.persistent) {
-      await this.store.flush();
-      this.advance(id, "pending");
+    if (this.localSaving) {
+      try {
+        await this.store.flush();
+        this.advance(id, "pending");
+      } catch {
+        // Not on the device after all: it stays `unsaved` and goes out from memory.
+        this.localSavingFailed();
+      }
     }
     return id;
   }
@@ -203,6 +212,12 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     });
   }
 
+  private localSavingFailed(): void {
+    if (!this.localSaving) return;
+    this.localSaving = false;
+    this.refresh();
+  }
+
   /** Records a completed sync for `lastSyncedAt`. */
   private synced_(): void {
     this.lastSyncedAt = Date.now();
@@ -211,7 +226,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
 
   private emitStatus(): void {
     const status = this.status;
-    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}`;
+    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}/${status.localSaving}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
     this.emit("status", status);
@@ -220,7 +235,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   /** A fresh Y.Doc with its local store; resolves once the saved state is in and syncing started. */
   private open(): Promise<void> {
     this.doc = new Y.Doc();
-    this.store = this.deps.storage.open(`${this.deps.storePrefix}${this.id}`, this.doc);
+    this.store = this.deps.storage.open(`${this.deps.storePrefix}${this.id}`, this.doc, () => this.localSavingFailed());
     const doc = this.doc;
     doc.on("update", () => {
       if (doc === this.doc) this.refresh();
@@ -382,7 +397,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   private present(message: Message): ChatMessage {
     if (message.authorId !== this.deps.userId) return message;
     const tracked = this.own.get(message.id);
-    const delivery: DeliveryState = tracked?.state ?? (message.seq !== undefined ? "stored" : this.deps.storage.persistent ? "pending" : "unsaved");
+    const delivery: DeliveryState = tracked?.state ?? (message.seq !== undefined ? "stored" : this.localSaving ? "pending" : "unsaved");
     return { ...message, delivery };
   }
 

@@ -4,8 +4,8 @@
  * `@wbk/client-sdk/node`.
  */
 import * as idb from "lib0/indexeddb";
-import { IndexeddbPersistence } from "y-indexeddb";
-import type * as Y from "yjs";
+import { IndexeddbPersistence, PREFERRED_TRIM_SIZE } from "y-indexeddb";
+import * as Y from "yjs";
 
 /** The local copy of one document. */
 export interface DocumentStore {
@@ -22,7 +22,12 @@ export interface DocumentStore {
 export interface StorageAdapter {
   /** false: nothing survives a restart, and own messages stay `unsaved` until sent. */
   readonly persistent: boolean;
-  open(name: string, doc: Y.Doc): DocumentStore;
+  /**
+   * Loads the document's saved state into `doc` and saves every later update. `onError` hears
+   * of the first failure (storage closed, quota exceeded); from then on `flush` rejects and
+   * `whenLoaded` still resolves, so the app keeps working from memory.
+   */
+  open(name: string, doc: Y.Doc, onError?: (error: unknown) => void): DocumentStore;
   /** Deletes every document whose name starts with `prefix` (a user's data at logout). */
   clearPrefix(prefix: string): Promise<void>;
   /** Small values the client keeps between runs (the signed-in user, for offline starts). */
@@ -61,19 +66,68 @@ export function indexedDbStorage(): StorageAdapter {
   };
   return {
     persistent: true,
-    open(name, doc) {
+    open(name, doc, onError) {
       const persistence = new IndexeddbPersistence(name, doc);
+      let failure: unknown = null;
+      const fail = (error: unknown) => {
+        if (failure !== null) return;
+        failure = error ?? new Error("IndexedDB failed");
+        onError?.(failure);
+      };
+      // y-indexeddb's own writer lets a closed database or a full quota escape as exceptions
+      // and unhandled rejections; this one reports them instead (same store layout).
+      doc.off("update", persistence._storeUpdate);
+      let compacting = false;
+      // lib0 types these values as ArrayBuffer; IndexedDB stores the Uint8Array as y-indexeddb does.
+      const compact = async (db: IDBDatabase) => {
+        const [updates] = idb.transact(db, ["updates"]) as IDBObjectStore[];
+        const lastKey = await idb.getLastKey(updates!);
+        await idb.addAutoKey(updates!, Y.encodeStateAsUpdate(doc) as unknown as ArrayBuffer);
+        await idb.del(updates!, idb.createIDBKeyRangeUpperBound(lastKey, false));
+        persistence._dbsize = 1;
+      };
+      const write = (update: Uint8Array, origin: unknown) => {
+        const db = persistence.db;
+        if (origin === persistence || !db || failure !== null) return;
+        try {
+          const [updates] = idb.transact(db, ["updates"]) as IDBObjectStore[];
+          idb.addAutoKey(updates!, update as unknown as ArrayBuffer).catch(fail);
+          if (++persistence._dbsize >= PREFERRED_TRIM_SIZE && !compacting) {
+            compacting = true;
+            compact(db)
+              .catch(fail)
+              .finally(() => (compacting = false));
+          }
+        } catch (error) {
+          fail(error);
+        }
+      };
+      doc.on("update", write);
       return {
-        whenLoaded: persistence.whenSynced.then(() => undefined),
+        whenLoaded: new Promise<void>((resolve) => {
+          void persistence.whenSynced.then(() => resolve());
+          persistence._db.catch((error: unknown) => {
+            fail(error);
+            resolve();
+          });
+        }),
         async flush() {
-          // y-indexeddb writes each update in its own readwrite transaction; a later readonly
-          // transaction on the same store runs only after those have committed.
+          if (failure !== null) throw failure;
+          // Each update is its own readwrite transaction; a later readonly transaction on the
+          // same store runs only after those have committed.
           const db = await persistence._db;
-          const [updates] = idb.transact(db, ["updates"], "readonly");
-          await idb.count(updates as IDBObjectStore);
+          const [updates] = idb.transact(db, ["updates"], "readonly") as IDBObjectStore[];
+          await idb.count(updates!);
+          if (failure !== null) throw failure;
         },
-        close: () => persistence.destroy(),
-        clear: () => persistence.clearData(),
+        close: async () => {
+          doc.off("update", write);
+          await persistence.destroy();
+        },
+        clear: async () => {
+          doc.off("update", write);
+          await persistence.clearData();
+        },
       };
     },
     async clearPrefix(prefix) {

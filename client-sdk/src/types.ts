@@ -20,6 +20,8 @@ export interface SyncStatus {
   pendingCount: number;
   /** When the last sync or stored confirmation arrived (ms since the epoch), or null. */
   lastSyncedAt: number | null;
+  /** false when messages are kept in memory only (memory storage, or the device store failed). */
+  localSaving: boolean;
 }
 
 /**

@@ -48,6 +48,7 @@ async function writeAtomically(file: string, data: Buffer | string): Promise<voi
 class FileDocumentStore implements DocumentStore {
   readonly whenLoaded: Promise<void>;
   private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
   private size = 0;
   private encodedSize = 0;
   private closed = false;
@@ -59,13 +60,21 @@ class FileDocumentStore implements DocumentStore {
   constructor(
     private readonly file: string,
     private readonly doc: Y.Doc,
+    private readonly onError?: (error: unknown) => void,
   ) {
-    this.whenLoaded = this.load();
-    this.chain = this.whenLoaded.catch(() => undefined);
+    this.whenLoaded = this.load().catch((error: unknown) => this.fail(error));
+    this.chain = this.whenLoaded;
   }
 
-  flush(): Promise<void> {
-    return this.chain;
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    this.onError?.(error);
   }
 
   async close(): Promise<void> {
@@ -97,7 +106,7 @@ class FileDocumentStore implements DocumentStore {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.chain = this.chain.then(task);
+    this.chain = this.chain.then(() => (this.failure === null ? task() : undefined)).catch((error: unknown) => this.fail(error));
   }
 
   private async append(update: Uint8Array): Promise<void> {
@@ -143,7 +152,7 @@ export function fileStorage(dir: string): StorageAdapter {
   let metaChain: Promise<void> = Promise.resolve();
   return {
     persistent: true,
-    open: (name, doc) => new FileDocumentStore(fileOf(name), doc),
+    open: (name, doc, onError) => new FileDocumentStore(fileOf(name), doc, onError),
     async clearPrefix(prefix) {
       for (const entry of await fsp.readdir(dir)) {
         if (!entry.endsWith(SUFFIX)) continue;
