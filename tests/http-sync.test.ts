@@ -2,19 +2,9 @@
 import { fromBase64Url, listMessages, toBase64Url } from "@wbk/shared";
 import * as Y from "yjs";
 import { describe, expect, it } from "vitest";
+import { writeRawMessage } from "./helpers/doc.js";
 import { useTwoPeople } from "./helpers/fixture.js";
 import { api, clientFor, eventually } from "./helpers/users.js";
-
-function textMessage(doc: Y.Doc, id: string, authorId: string, text: string): void {
-  const map = new Y.Map<unknown>();
-  map.set("id", id);
-  map.set("authorId", authorId);
-  map.set("kind", "text");
-  map.set("text", text);
-  map.set("createdAt", Date.now());
-  map.set("reactions", new Y.Map());
-  doc.getArray("messages").push([map]);
-}
 
 describe("HTTP sync", () => {
   const cast = useTwoPeople();
@@ -50,7 +40,7 @@ describe("HTTP sync", () => {
     // Push: a message written in the HTTP client's own copy.
     let update: Uint8Array | null = null;
     doc.on("update", (u: Uint8Array) => (update = u));
-    textMessage(doc, "over-http", cast.ann.user.id, "sent through HTTP sync");
+    writeRawMessage(doc, "over-http", cast.ann.user.id, "sent through HTTP sync");
     const pushed = await push(cast.ann.token, update!);
     expect(pushed.status).toBe(200);
     const { sv } = (await pushed.json()) as { sv: string };
@@ -88,7 +78,7 @@ describe("HTTP sync", () => {
     const rows = cast.server.running.storage.log.count(cast.conversationId as never);
     let update: Uint8Array | null = null;
     doc.on("update", (u: Uint8Array) => (update = u));
-    textMessage(doc, "forged", cast.ben.user.id, "pretending to be Ben");
+    writeRawMessage(doc, "forged", cast.ben.user.id, "pretending to be Ben");
     const forged = await push(cast.ann.token, update!);
     expect(forged.status).toBe(422);
     expect(await forged.json()).toEqual({ error: { code: "update_refused", message: "a message's authorId must be its writer" } });

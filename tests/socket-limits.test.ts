@@ -1,5 +1,5 @@
 /** Limits on the socket: documents per socket, and the size of one update. */
-import * as Y from "yjs";
+import { writeRawMessage } from "./helpers/doc.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
@@ -45,13 +45,7 @@ describe("socket limits", () => {
     // Written past the SDK, the server refuses it whole; the SDK reloads and drops it.
     const refusals: string[] = [];
     chat.on("refused", ({ reason }) => refusals.push(reason));
-    const map = new Y.Map<unknown>();
-    map.set("id", "too-big");
-    map.set("authorId", ann.user.id);
-    map.set("kind", "text");
-    map.set("text", "y".repeat(2000));
-    map.set("createdAt", Date.now());
-    chat.ydoc.getArray("messages").push([map]);
+    writeRawMessage(chat.ydoc, "too-big", ann.user.id, "y".repeat(2000));
     await eventually(() => expect(refusals).toEqual(["payload_too_large"]));
     await eventually(() => expect(chat.synced).toBe(true));
     expect(chat.messages).toEqual([]);

@@ -6,19 +6,9 @@ import type { MessageDto } from "@wbk/shared";
 import * as Y from "yjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatClient } from "@wbk/client-sdk";
+import { writeRawMessage } from "./helpers/doc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
-
-/** Writes a message map straight into the document, bypassing the SDK's checks. */
-function writeRawMessage(doc: Y.Doc, id: string, authorId: string, text: string): void {
-  const map = new Y.Map<unknown>();
-  map.set("id", id);
-  map.set("authorId", authorId);
-  map.set("kind", "text");
-  map.set("text", text);
-  map.set("createdAt", Date.now());
-  doc.getArray("messages").push([map]);
-}
 
 describe("update guard", () => {
   let server: TestServer;

@@ -15,7 +15,7 @@ import {
 } from "@wbk/shared";
 import { ConversationHandle } from "./conversation.js";
 import { ChatError } from "./errors.js";
-import { Emitter } from "./events.js";
+import { StatusEmitter } from "./events.js";
 import { Http } from "./http.js";
 import { defaultStorage, type StorageAdapter } from "./storage.js";
 import type { ChatClientEvents, ChatClientOptions, ConnectionState, SyncStatus } from "./types.js";
@@ -35,7 +35,7 @@ const USER_KEY = "user";
 
 const isBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
 
-export class ChatClient extends Emitter<ChatClientEvents> {
+export class ChatClient extends StatusEmitter<ChatClientEvents> {
   private readonly http: Http;
   private readonly storage: StorageAdapter;
   private readonly baseUrl: string;
@@ -58,7 +58,6 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private connection: ConnectionState = "offline";
   private failedOpens = 0;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastStatus = "";
   private signingOut = false;
 
   constructor(options: ChatClientOptions = {}) {
@@ -399,14 +398,6 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.connection = state;
     for (const handle of this.open.values()) handle.setConnection(state);
     this.emitStatus();
-  }
-
-  private emitStatus(): void {
-    const status = this.status;
-    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}/${status.localSaving}`;
-    if (key === this.lastStatus) return;
-    this.lastStatus = key;
-    this.emit("status", status);
   }
 
   /**

@@ -19,7 +19,7 @@ import {
 } from "@wbk/shared";
 import * as Y from "yjs";
 import { ChatError } from "./errors.js";
-import { Emitter } from "./events.js";
+import { StatusEmitter } from "./events.js";
 import type { Http } from "./http.js";
 import { HttpSync } from "./httpSync.js";
 import type { DocumentStore, StorageAdapter } from "./storage.js";
@@ -53,7 +53,7 @@ const UPDATE_OVERHEAD_BYTES = 512;
 /** How long to wait before asking again for a document the server could not load. */
 const LOAD_RETRY_MS = 1000;
 
-export class ConversationHandle extends Emitter<ConversationEvents> {
+export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   readonly id: ConversationId;
   private doc!: Y.Doc;
   private store!: DocumentStore;
@@ -70,7 +70,6 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   private lastSyncedAt: number | null = null;
   /** false once the device store failed (or with memory storage): messages live in memory only. */
   private localSaving: boolean;
-  private lastStatus = "";
 
   constructor(private readonly deps: ConversationDeps) {
     super();
@@ -200,11 +199,11 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
       this.httpSync = new HttpSync(doc, this.deps.http, this.id, {
         onStored: (sv) => {
           this.markStored(sv);
-          this.synced_();
+          this.markSynced();
         },
         onSynced: () => {
           this.httpSynced = true;
-          this.synced_();
+          this.markSynced();
           this.emit("synced", {});
         },
         onRefused: (code) => this.handleRefusal(code),
@@ -219,17 +218,9 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
   }
 
   /** Records a completed sync for `lastSyncedAt`. */
-  private synced_(): void {
+  private markSynced(): void {
     this.lastSyncedAt = Date.now();
     this.emitStatus();
-  }
-
-  private emitStatus(): void {
-    const status = this.status;
-    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}/${status.localSaving}`;
-    if (key === this.lastStatus) return;
-    this.lastStatus = key;
-    this.emit("status", status);
   }
 
   /** A fresh Y.Doc with its local store; resolves once the saved state is in and syncing started. */
@@ -257,7 +248,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
     this.provider = provider;
     provider.on("synced", () => {
       this.markSent();
-      this.synced_();
+      this.markSynced();
       this.emit("synced", {});
     });
     provider.on("unsyncedChanges", () => this.markSent());
@@ -265,7 +256,7 @@ export class ConversationHandle extends Emitter<ConversationEvents> {
       const message = parseStatelessMessage(payload);
       if (message?.type === "stored") {
         this.markStored(message.sv);
-        this.synced_();
+        this.markSynced();
       }
     });
     provider.on("authenticationFailed", ({ reason }: { reason: string }) => {

@@ -1,4 +1,4 @@
-import type { Listener } from "./types.js";
+import type { Listener, SyncStatus } from "./types.js";
 
 /** A minimal typed event emitter; `on` returns the function that unsubscribes. */
 export class Emitter<Events extends object> {
@@ -26,5 +26,20 @@ export class Emitter<Events extends object> {
 
   protected removeAllListeners(): void {
     this.listeners.clear();
+  }
+}
+
+/** An emitter with a sync status that emits `status` only when it really changed. */
+export abstract class StatusEmitter<Events extends { status: SyncStatus }> extends Emitter<Events> {
+  private lastStatus = "";
+
+  abstract get status(): SyncStatus;
+
+  protected emitStatus(): void {
+    const status = this.status;
+    const key = `${status.state}/${status.pendingCount}/${status.lastSyncedAt}/${status.localSaving}`;
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.emit("status", status as Events["status"]);
   }
 }
