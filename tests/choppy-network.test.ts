@@ -118,6 +118,33 @@ describe("choppy networks", () => {
     expect(await restIds(conversationId)).toEqual(ids(clients[0]!.chat));
   });
 
+  it("slow and torn: throttled, delayed, and cut in the middle of frames, it still converges", { timeout: 90_000 }, async () => {
+    const conversationId = await newConversation([cast.ben]);
+    const net = await proxy();
+    const a = await connect(net.url, cast.ann, conversationId);
+    const b = await connect(cast.server.url, cast.ben, conversationId);
+    net.throttle(20_000);
+    net.delay(150);
+    const sent: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      // The next server-to-client bytes stop part-way through a frame, then the line drops.
+      net.cutAfter(37 + round * 101);
+      for (let i = 0; i < 5; i++) sent.push(await a.chat.send(`${"long line ".repeat(40)}${round}.${i}`));
+      sent.push(await b.chat.send(`Ben ${round}`));
+      await eventually(() => expect(net.cuts).toBe(round + 1), 20_000);
+    }
+    net.throttle(0);
+    net.delay(0);
+    await eventually(() => {
+      expect(ids(a.chat)).toHaveLength(sent.length);
+      expect(ids(b.chat)).toEqual(ids(a.chat));
+      expect(a.chat.status.pendingCount).toBe(0);
+    }, 60_000);
+    expect([...ids(a.chat)].sort()).toEqual([...sent].sort());
+    expect(await restIds(conversationId)).toEqual(ids(a.chat));
+    expect(net.cuts).toBe(6);
+  });
+
   it("(f) notices a half-open connection within heartbeatTimeoutMs + 1 s and recovers", { timeout: 60_000 }, async () => {
     const conversationId = await newConversation([cast.ben]);
     const net = await proxy();

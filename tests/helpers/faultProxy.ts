@@ -29,6 +29,8 @@ export interface FaultProxy {
   blockWebSockets(on: boolean): void;
   /** Open connections right now. */
   readonly connections: number;
+  /** How many connections `cutAfter` has cut so far. */
+  readonly cuts: number;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   let refusing = false;
   let blockingWs = false;
   let cutBudget: number | null = null;
+  let cuts = 0;
 
   const forward = (pair: Pair, from: net.Socket, to: net.Socket, fromServer: boolean) => {
     let queue = Promise.resolve();
@@ -56,6 +59,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
           cutBudget -= part.length;
           if (cutBudget <= 0) {
             cutBudget = null;
+            cuts += 1;
             destroy(pair);
             return;
           }
@@ -122,6 +126,9 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     },
     get connections() {
       return pairs.size;
+    },
+    get cuts() {
+      return cuts;
     },
     close: () =>
       new Promise<void>((resolve) => {
