@@ -24,6 +24,8 @@ import type { ChatClientEvents, ChatClientOptions, ConnectionState, SyncStatus }
 const FALLBACK_AFTER_FAILED_OPENS = 3;
 /** …or this long without an open WebSocket. */
 const FALLBACK_AFTER_MS = 10_000;
+/** How often the heartbeat watchdog looks (the bound is heartbeatTimeoutMs plus this). */
+const WATCHDOG_INTERVAL_MS = 250;
 
 export interface LogoutOptions {
   /** Keep this user's conversations on the device (default: delete them). */
@@ -80,6 +82,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     }
     this.http = new Http({
       baseUrl: this.baseUrl,
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
       fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
       token: () => this.currentToken(),
       onSessionRefused: (code) => {
@@ -361,7 +364,8 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     const socket = new HocuspocusProviderWebsocket({
       url,
       ...(this.WebSocketImpl ? { WebSocketPolyfill: this.WebSocketImpl } : {}),
-      messageReconnectTimeout: this.heartbeatTimeoutMs,
+      // Our watchdog below drops a silent socket; the provider's own check is only a backstop.
+      messageReconnectTimeout: this.heartbeatTimeoutMs * 3,
       // Exponential backoff with jitter, capped: a phone retries quickly, a crowd does not stampede.
       delay: 500,
       factor: 2,
@@ -389,8 +393,30 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     socket.on("disconnect", ({ event }: { event: { code: number; reason: string } }) => {
       if (event.code === 4401) this.onAuthFailure(event.reason);
     });
+    this.watchHeartbeat(socket);
     this.socket = socket;
     return socket;
+  }
+
+  /**
+   * A socket that brings nothing for heartbeatTimeoutMs is dead, even when TCP says it is open
+   * (the server sends a Ping every 2 s). Counted from the open too, so a line that goes silent
+   * before its first message is noticed as well.
+   */
+  private watchHeartbeat(socket: HocuspocusProviderWebsocket): void {
+    let lastHeard = Date.now();
+    const heard = () => (lastHeard = Date.now());
+    socket.on("open", heard);
+    socket.on("message", heard);
+    const timer = setInterval(() => {
+      const ws = socket.webSocket as { readyState?: number } | null;
+      if (ws?.readyState !== 1 || Date.now() - lastHeard <= this.heartbeatTimeoutMs) return;
+      lastHeard = Date.now();
+      // A stalled socket ignores close(); declare it closed so the provider reconnects.
+      socket.onClose({ event: { code: 4408, reason: "heartbeat timeout" } } as never);
+    }, WATCHDOG_INTERVAL_MS);
+    (timer as { unref?: () => void }).unref?.();
+    socket.on("destroy", () => clearInterval(timer));
   }
 
   private setState(state: ConnectionState): void {

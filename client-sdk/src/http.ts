@@ -3,6 +3,8 @@ import { ChatError } from "./errors.js";
 
 export interface HttpOptions {
   baseUrl: string;
+  /** Calls that take longer fail as `network_error` (a line that accepts but never answers). */
+  timeoutMs: number;
   fetch: typeof fetch;
   /** The bearer token, or null to rely on the cookie. */
   token(): Promise<string | null>;
@@ -31,7 +33,25 @@ export class Http {
   async send(
     method: string,
     path: string,
-    init: { body?: string | Uint8Array; contentType?: string; signal?: AbortSignal } = {},
+    init: { body?: string | Uint8Array; contentType?: string; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<Response> {
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), init.timeoutMs ?? this.options.timeoutMs);
+    const cancel = () => controller.abort();
+    init.signal?.addEventListener("abort", cancel);
+    try {
+      return await this.attempt(method, path, init, controller.signal);
+    } finally {
+      clearTimeout(timeout);
+      init.signal?.removeEventListener("abort", cancel);
+    }
+  }
+
+  private async attempt(
+    method: string,
+    path: string,
+    init: { body?: string | Uint8Array; contentType?: string; signal?: AbortSignal },
+    signal: AbortSignal,
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (init.contentType) headers["content-type"] = init.contentType;
@@ -44,11 +64,12 @@ export class Http {
         headers,
         body: (init.body ?? null) as BodyInit | null,
         credentials: "include",
-        signal: init.signal ?? null,
+        signal,
       });
     } catch (error) {
       if (init.signal?.aborted) throw new ChatError("aborted", "the request was cancelled");
-      throw new ChatError("network_error", `could not reach the server: ${(error as Error).message}`);
+      const why = signal.aborted ? "no answer in time" : (error as Error).message;
+      throw new ChatError("network_error", `could not reach the server: ${why}`);
     }
     if (response.ok) return response;
     let error: { code?: string; message?: string; details?: unknown } | undefined;

@@ -108,7 +108,10 @@ export class HttpSync {
     while (!this.stopped) {
       const query = `?sv=${toBase64Url(Y.encodeStateVector(this.doc))}&wait=${wait}`;
       try {
-        const response = await this.http.send("GET", `${this.path}${query}`, { signal: this.abort.signal });
+        const response = await this.http.send("GET", `${this.path}${query}`, {
+          signal: this.abort.signal,
+          timeoutMs: wait + 15_000,
+        });
         if (response.status === 200) {
           Y.applyUpdate(this.doc, new Uint8Array(await response.arrayBuffer()), HTTP_ORIGIN);
         }

@@ -15,6 +15,7 @@ export type {
   Message,
   MessageId,
   SendOptions,
+  SyncStatus,
   SdkEvents,
   User,
   UserId,

@@ -56,6 +56,8 @@ export interface ChatClientOptions {
    * (the server sends a heartbeat every 2 s). Default 5000.
    */
   heartbeatTimeoutMs?: number;
+  /** A REST call that has not answered after this long fails with `network_error`. Default 10000. */
+  requestTimeoutMs?: number;
 }
 
 export interface SendOptions {

@@ -5,6 +5,7 @@
 import { createChatClient } from "@wbk/client-sdk";
 import { errorMessage, type View } from "./dom.js";
 import { rememberConversation } from "./location.js";
+import { forgetConversations } from "./saved-conversations.js";
 import "./style.css";
 import { authView, type AuthMode } from "./views/auth.js";
 import { shellView } from "./views/shell.js";
@@ -15,6 +16,15 @@ const SESSION_ENDED = {
   session_revoked: "You were signed out (your session was revoked). Please sign in again.",
   unauthenticated: "Please sign in again.",
 } as const;
+
+// The app shell (this page, its scripts and styles) is kept by public/sw.js, so the page opens
+// without a network after a first visit. Service workers exist only in secure contexts
+// (https, localhost); elsewhere (http from a phone on the LAN) the page needs the network to open.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`).catch((err: unknown) => {
+    console.warn("The page will not open offline:", err);
+  });
+}
 
 const client = createChatClient();
 const root = document.querySelector<HTMLElement>("#app")!;
@@ -41,7 +51,9 @@ function showShell(): void {
 async function signOut(): Promise<void> {
   // logout() closes and deletes this user's conversations on the device (and copes with
   // being offline); disposing the shell afterwards only drops the page's listeners.
+  const userId = client.user?.id;
   await client.logout();
+  if (userId) forgetConversations(userId);
   // The next person here most likely has an account: sign-in first. The open conversation
   // was this user's; an expired session, by contrast, keeps it to reopen after signing in.
   rememberConversation(null);

@@ -1,10 +1,16 @@
 /** The conversation list, its last-message previews, and the "New conversation" form. */
-import type { ChatClient, ChatMessage, Conversation } from "@wbk/client-sdk";
+import { ChatError, type ChatClient, type ChatMessage, type Conversation } from "@wbk/client-sdk";
 import { el, errorMessage, isolatedList, reconcile, setContent, showError, type View } from "../dom.js";
 import { messageBody, messageMillis } from "../format.js";
+import { saveConversations, savedConversations } from "../saved-conversations.js";
 
 /** How often the list is fetched again, so conversations others start with you appear. */
 const POLL_MS = 5_000;
+/**
+ * The first fetch has not answered after this long (a network that takes requests but answers
+ * nothing): show the list kept on the device meanwhile.
+ */
+const SAVED_AFTER_MS = 3_000;
 
 export interface ConversationListOptions {
   onOpen(conversation: Conversation): void;
@@ -40,8 +46,11 @@ export function conversationListView(
   const previews = new Map<string, () => void>();
   /** Conversation id → time of the newest message its handle has shown, live. */
   const latestSeen = new Map<string, number>();
-  /** The last fetched list, in the server's order. */
+  /** The last fetched list, in the server's order (or the one kept on the device, offline). */
   let conversations: readonly Conversation[] = [];
+  /** Where `conversations` came from: nowhere yet, the device (offline start), the server. */
+  let source: "none" | "device" | "server" = "none";
+  const userId = client.user?.id ?? null;
   let selected: string | null = null;
   let loading: Promise<void> | null = null;
   let sortQueued = false;
@@ -148,12 +157,21 @@ export function conversationListView(
       .then((list) => {
         if (disposed) return;
         conversations = list;
+        source = "server";
         render();
         status.textContent = "";
+        if (userId) saveConversations(userId, list);
         options.onLoad?.(list);
       })
       .catch((err: unknown) => {
-        status.textContent = `Could not load conversations: ${errorMessage(err)}`;
+        if (disposed) return;
+        if (!(err instanceof ChatError && err.code === "network_error")) {
+          status.textContent = `Could not load conversations: ${errorMessage(err)}`;
+        } else if (source === "server") {
+          status.textContent = "Offline: the list may be out of date.";
+        } else if (!showSaved("Offline: showing the conversations saved on this device.")) {
+          status.textContent = "Offline: no conversations are saved on this device yet.";
+        }
       })
       .finally(() => {
         loading = null;
@@ -161,11 +179,31 @@ export function conversationListView(
     return loading;
   }
 
+  /**
+   * Shows the list kept on the device from the last visit, until the server answers (the
+   * messages come from the device's copy of each conversation). False when none is kept.
+   */
+  function showSaved(notice: string): boolean {
+    if (source === "server") return true;
+    const saved = userId ? savedConversations(userId) : null;
+    if (!saved) return false;
+    status.textContent = notice;
+    if (source === "device") return true;
+    source = "device";
+    conversations = saved;
+    render();
+    options.onLoad?.(saved);
+    return true;
+  }
+
   // Poll only while the list is on screen (on phones the chat replaces it) and the tab is seen.
   const timer = setInterval(() => {
     if (!document.hidden && element.getClientRects().length > 0) void refresh();
   }, POLL_MS);
   void refresh();
+  const slowStart = setTimeout(() => {
+    if (source === "none" && loading) showSaved("No answer from the server yet: showing the conversations saved on this device.");
+  }, SAVED_AFTER_MS);
 
   return {
     element,
@@ -179,6 +217,7 @@ export function conversationListView(
     dispose() {
       disposed = true;
       clearInterval(timer);
+      clearTimeout(slowStart);
       for (const stop of previews.values()) stop();
       previews.clear();
     },

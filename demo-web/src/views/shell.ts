@@ -3,7 +3,7 @@
  * pane at a time (`data-view` on the root picks it); wider screens show both side by side.
  * The open conversation is kept in the address (`#c=<id>`) and opened again after a reload.
  */
-import type { ChatClient, Conversation } from "@wbk/client-sdk";
+import type { ChatClient, ConnectionState, Conversation, SyncStatus } from "@wbk/client-sdk";
 import { el, errorMessage, showError, type View } from "../dom.js";
 import { conversationInLocation, rememberConversation } from "../location.js";
 import { chatView } from "./chat.js";
@@ -15,12 +15,13 @@ export interface ShellOptions {
 
 export function shellView(client: ChatClient, options: ShellOptions): View {
   const state = el("span", { class: "connection", "data-testid": "connection-state", role: "status" });
-  const showState = (value: string) => {
-    state.textContent = value;
-    state.dataset.state = value;
+  const pending = el("span", { class: "pending", "data-testid": "pending-count", role: "status" });
+  const showStatus = ({ state: next, pendingCount }: SyncStatus) => {
+    showConnection(state, next);
+    showPending(pending, pendingCount);
   };
-  showState(client.state);
-  const offStatus = client.on("status", ({ state: next }) => showState(next));
+  showStatus(client.status);
+  const offStatus = client.on("status", showStatus);
   // dir="auto": the name reads in its own direction; as a flex item it is a bidi isolate.
   const me = el("span", { class: "me", dir: "auto", "data-testid": "me" });
   const showMe = (name: string) => {
@@ -50,6 +51,7 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     el("span", { class: "brand" }, "wbk-chat"),
     me,
     state,
+    pending,
     logout,
   );
 
@@ -123,4 +125,41 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
       list.dispose();
     },
   };
+}
+
+
+/**
+ * How each connection state reads. The badge's text is the SDK's state string itself (tests and
+ * tools read it); a `label` that differs is what the eye sees instead (style.css shows it).
+ */
+const CONNECTION: Record<ConnectionState, { label?: string; title: string }> = {
+  online: { title: "Connected: messages go out at once." },
+  connecting: { title: "Connecting… Messages are kept on this device until the connection is back." },
+  offline: { title: "Offline: messages are kept on this device and sent when the network is back." },
+  "fallback-http": {
+    label: "online (HTTP)",
+    title: "Connected over plain HTTP because this network blocks live connections: messages go out, a little slower.",
+  },
+};
+
+function showConnection(badge: HTMLElement, state: ConnectionState): void {
+  const { label, title } = CONNECTION[state] ?? { title: state };
+  badge.textContent = state;
+  badge.dataset.state = state;
+  if (label) badge.dataset.label = label;
+  else delete badge.dataset.label;
+  badge.title = title;
+  // Screen readers say the label, like the eye sees it.
+  badge.setAttribute("aria-label", `Connection: ${label ?? state}`);
+}
+
+/** Own messages the server has not stored yet, over every open conversation; hidden at 0. */
+function showPending(badge: HTMLElement, count: number): void {
+  badge.dataset.count = String(count);
+  badge.textContent = count === 0 ? "nothing waiting to send" : `${count} waiting to send`;
+  badge.title =
+    count === 0
+      ? "The server has stored all your messages."
+      : `${count} of your messages ${count === 1 ? "is" : "are"} saved on this device and not yet stored by the server.`;
+  badge.hidden = count === 0;
 }
