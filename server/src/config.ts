@@ -5,6 +5,7 @@
 import path from "node:path";
 import type { Limits } from "@wbk/shared";
 import { DEFAULT_LIMITS } from "@wbk/shared";
+import { checkCron } from "./reports/job.js";
 
 export interface ServerConfig {
   port: number;
@@ -35,6 +36,11 @@ export interface ServerConfig {
   staticDir: string | null;
   /** Debounce of snapshot writes (ms). */
   storeDebounceMs: number;
+  /**
+   * The server's clock (ms), for every stored time: sessions, log rows, requests, reports.
+   * Date.now when unset; tests inject one to make weeks of activity without waiting.
+   */
+  now?: () => number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +86,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   } catch {
     throw new ConfigError("REPORT_TZ", `unknown time zone "${reportTz}"`);
   }
+  const reportCron = env.REPORT_CRON?.trim() || "5 0 * * 1";
+  try {
+    checkCron(reportCron, reportTz);
+  } catch (error) {
+    throw new ConfigError("REPORT_CRON", `"${reportCron}" is not a cron pattern (${(error as Error).message})`);
+  }
   const logLevel = env.LOG_LEVEL?.trim() || "info";
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", `expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
@@ -112,7 +124,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     maxConcurrentUploads: int(env, "MAX_CONCURRENT_UPLOADS", 3, 1),
     uploadExpiryHours: int(env, "UPLOAD_EXPIRY_HOURS", 24, 1),
     reportTz,
-    reportCron: env.REPORT_CRON?.trim() || "5 0 * * 1",
+    reportCron,
     retentionDays: retention,
     rateLimitAuthPerMin: int(env, "RATE_LIMIT_AUTH_PER_MIN", 20),
     rateLimitMessagesPerMin: int(env, "RATE_LIMIT_MESSAGES_PER_MIN", 120),

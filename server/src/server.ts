@@ -1,6 +1,7 @@
 /**
  * Wires the parts together, in data-path order: authenticate → guard and log updates →
- * persist documents; REST on the same Hocuspocus instance; one HTTP port for everything.
+ * persist documents → weekly report; REST on the same Hocuspocus instance; one HTTP port for
+ * everything.
  */
 import fs from "node:fs";
 import type { Server as HttpServer } from "node:http";
@@ -18,16 +19,20 @@ import { authenticateExtension } from "./collab/authenticate.js";
 import { logUpdateExtension } from "./collab/logUpdate.js";
 import { DocumentPersistence } from "./collab/persistDocument.js";
 import { SocketRegistry } from "./collab/sockets.js";
-import { attachCollab } from "./collab/transport.js";
+import { attachCollab, COLLAB_PATH } from "./collab/transport.js";
 import { WritePath } from "./collab/writePath.js";
 import type { ServerConfig } from "./config.js";
 import { createApp, finishApp } from "./http/app.js";
 import { createAuthGuard } from "./http/context.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { conversationRoutes } from "./http/routes/conversations.js";
+import { reportRoutes } from "./http/routes/reports.js";
 import { syncRoutes } from "./http/routes/sync.js";
 import { systemRoutes } from "./http/routes/system.js";
 import { createLogger, type Logger } from "./log.js";
+import { scheduleReportJob } from "./reports/job.js";
+import { RequestLogger, socketEvents } from "./reports/requestLog.js";
+import { ReportService } from "./reports/service.js";
 import { sqliteStorage } from "./storage/sqlite/index.js";
 import type { Storage } from "./storage/types.js";
 
@@ -37,9 +42,11 @@ export interface RunningServer {
   storage: Storage;
   hocuspocus: Hocuspocus;
   logger: Logger;
+  /** Weekly reports: tests run the job (`runJob`) on their own clock. */
+  reports: ReportService;
   /** Every route the HTTP app serves (method and Hono path), for the OpenAPI check. */
   routes: Array<{ method: string; path: string }>;
-  /** Stops accepting, stores every open document, closes the database. */
+  /** Stops accepting, stores every open document, writes the buffered request log, closes the database. */
   close(): Promise<void>;
 }
 
@@ -47,15 +54,18 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const logger = options.logger ?? createLogger(config.logLevel);
   fs.mkdirSync(config.dataDir, { recursive: true });
   const storage = sqliteStorage(path.join(config.dataDir, "wbk.sqlite"));
+  const now = config.now ?? Date.now;
 
-  const sessions = createSessionService(storage.sessions, { ttlSeconds: config.sessionTtlSeconds });
+  const sessions = createSessionService(storage.sessions, { ttlSeconds: config.sessionTtlSeconds, now });
   const access = createAccess(storage, config.adminEmails);
-  const sockets = new SocketRegistry(sessions);
+  const requestLog = new RequestLogger(storage.requestLog, { logger: logger.child({ module: "requestLog" }) });
+  const sockets = new SocketRegistry(sessions, socketEvents(requestLog, now, COLLAB_PATH));
   const writePath = new WritePath({
     storage,
     limits: config.limits,
     isAdmin: (userId) => access.isAdmin(userId),
     logger: logger.child({ module: "writePath" }),
+    now,
   });
   const persistence = new DocumentPersistence(storage, writePath, logger.child({ module: "persistence" }));
 
@@ -77,20 +87,41 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
 
   const withDocument = documentOpener(hocuspocus);
   const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
-  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }) });
+  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog, now });
   systemRoutes(app, {
     limits: config.limits,
     health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),
   });
-  authRoutes(app, { storage, sessions, sockets, requireAuth, trustProxy: config.trustProxy });
+  authRoutes(app, { storage, sessions, sockets, requireAuth, trustProxy: config.trustProxy, now });
   conversationRoutes(app, {
-    conversations: createConversationService({ storage, access, sockets }),
-    messages: createMessageService({ withDocument, writePath, access }),
+    conversations: createConversationService({ storage, access, sockets, now }),
+    messages: createMessageService({ withDocument, writePath, access, now }),
     requireAuth,
     limits: config.limits,
   });
   syncRoutes(app, { sync: createSyncService({ withDocument, writePath, access }), requireAuth, limits: config.limits });
+  const reportLogger = logger.child({ module: "reports" });
+  const reports = new ReportService({
+    storage,
+    timezone: config.reportTz,
+    retentionDays: config.retentionDays,
+    now,
+    flushRequestLog: () => requestLog.flush(),
+    logger: reportLogger,
+  });
+  reportRoutes(app, { reports, access, requireAuth });
   finishApp(app, config.staticDir);
+
+  // Weeks completed while the server was down are stored before it serves (DESIGN.md
+  // "The weekly report"); a failure here is logged, never a reason not to serve chat.
+  const runReportJob = () => {
+    try {
+      reports.runJob();
+    } catch (error) {
+      reportLogger.error({ err: error }, "weekly reports could not be computed");
+    }
+  };
+  runReportJob();
 
   const server = await new Promise<HttpServer>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as HttpServer));
@@ -106,6 +137,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     logger: logger.child({ module: "collab" }),
   });
 
+  const reportJob = scheduleReportJob({ cron: config.reportCron, timezone: config.reportTz, run: runReportJob, logger: reportLogger });
+
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
@@ -118,6 +151,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     storage,
     hocuspocus,
     logger,
+    reports,
     routes: [...new Set(app.routes.filter((r) => r.method !== "ALL" && r.path !== "*").map((r) => `${r.method} ${r.path}`))].map(
       (route) => {
         const [method, path] = route.split(" ") as [string, string];
@@ -126,13 +160,15 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     ),
     close() {
       closing ??= (async () => {
-        collab.close();
+        reportJob.stop();
+        const socketsClosed = collab.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await closed;
+        await Promise.all([closed, socketsClosed]);
         writePath.flushStamps();
         persistence.storeAll();
         for (const document of hocuspocus.documents.values()) document.destroy();
+        requestLog.close();
         storage.close();
         logger.info("stopped; every open document stored");
       })();

@@ -81,3 +81,22 @@ export {
   pageLimitSchema,
   seqCursorSchema,
 } from "./schemas.js";
+export {
+  REPORT_ACTIONS,
+  type ReportAction,
+  isoWeekOfDay,
+  isoWeeksInYear,
+  mondayOfIsoWeek,
+  formatWeekLabel,
+  parseWeekLabel,
+  weekLabelSchema,
+  weekQuerySchema,
+  reportUserSchema,
+  reportConversationSchema,
+  weeklyReportSchema,
+  type WeeklyReport,
+  type ReportUser,
+  type ReportConversation,
+  reportIndexSchema,
+  type ReportIndex,
+} from "./reports.js";

@@ -71,7 +71,7 @@ export function createConversationService(deps: {
     addMember(userId: UserId, id: ConversationId, who: { userId: string } | { email: string }): Conversation {
       const conversation = access.requireMember(userId, id);
       const [added] = "userId" in who ? resolveMembers([who.userId], []) : resolveMembers([], [who.email]);
-      storage.conversations.addMember(id, added as UserId, now());
+      storage.conversations.addMember(id, added as UserId, now(), userId);
       return presentConversation(storage, conversation);
     },
 

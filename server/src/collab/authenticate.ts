@@ -55,7 +55,7 @@ export function authenticateExtension(deps: {
     },
     // Counted once the document is really open: a load that fails leaves nothing behind.
     async connected({ context, documentName }: connectedPayload<SocketContext>) {
-      deps.sockets.openDocument(context.ws, context.sessionId as string, documentName);
+      deps.sockets.openDocument(context.ws, context.sessionId as string, context.userId as UserId, documentName);
     },
     async onDisconnect({ context, documentName }: onDisconnectPayload<SocketContext>) {
       if (context.ws) deps.sockets.closeDocument(context.ws, documentName);

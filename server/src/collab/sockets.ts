@@ -9,25 +9,39 @@ import type { SessionService } from "../auth/sessions.js";
 
 interface SocketInfo {
   sessionId: string | null;
+  /** The user of the first document opened; when, for the request log. */
+  userId: UserId | null;
+  signedInAt: number;
   documents: Set<string>;
+}
+
+/** Told when a socket first opens a document as a user, and when such a socket closes. */
+export interface SocketEvents {
+  signedIn(userId: UserId): void;
+  closed(userId: UserId, signedInForMs: number): void;
 }
 
 export class SocketRegistry {
   private readonly info = new Map<WebSocket, SocketInfo>();
   private hocuspocus: Hocuspocus | null = null;
 
-  constructor(private readonly sessions: SessionService) {}
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly events?: SocketEvents,
+  ) {}
 
   bind(hocuspocus: Hocuspocus): void {
     this.hocuspocus = hocuspocus;
   }
 
   add(ws: WebSocket): void {
-    this.info.set(ws, { sessionId: null, documents: new Set() });
+    this.info.set(ws, { sessionId: null, userId: null, signedInAt: 0, documents: new Set() });
   }
 
   remove(ws: WebSocket): void {
+    const info = this.info.get(ws);
     this.info.delete(ws);
+    if (info?.userId) this.events?.closed(info.userId, Math.round(performance.now() - info.signedInAt));
   }
 
   /** Whether the socket may open one more document. */
@@ -36,12 +50,18 @@ export class SocketRegistry {
     return info !== undefined && (info.documents.has(name) || info.documents.size < maxDocs);
   }
 
-  /** Records a document the socket has open, and the session it was opened with. */
-  openDocument(ws: WebSocket, sessionId: string, name: string): void {
+  /** Records a document the socket has open, and the session and user it was opened with. */
+  openDocument(ws: WebSocket, sessionId: string, userId: UserId, name: string): void {
     const info = this.info.get(ws);
     if (!info) return;
     info.sessionId = sessionId;
     info.documents.add(name);
+    // The socket says who it is only when it opens a document: that is its sign-in.
+    if (info.userId === null) {
+      info.userId = userId;
+      info.signedInAt = performance.now();
+      this.events?.signedIn(userId);
+    }
   }
 
   hasDocument(ws: WebSocket, name: string): boolean {

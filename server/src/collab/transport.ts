@@ -54,7 +54,7 @@ function toBytes(data: RawData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export function attachCollab(server: Server, options: CollabTransportOptions): { close(): void } {
+export function attachCollab(server: Server, options: CollabTransportOptions): { close(): Promise<void> } {
   const { hocuspocus, sockets, logger } = options;
   const maxFrame = options.maxUpdateBytes + FRAME_OVERHEAD;
   // ws refuses frames past maxPayload with 1009; below that we answer 4413 ourselves.
@@ -131,7 +131,8 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
       clearInterval(heartbeat);
       server.off("upgrade", onUpgrade);
       for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      // Settles once every socket's close handler has run (its disconnect is logged).
+      return new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }

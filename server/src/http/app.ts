@@ -10,10 +10,17 @@ import { serveStatic } from "@hono/node-server/serve-static";
 import { WbkError, type Limits } from "@wbk/shared";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../log.js";
+import type { RequestLogger } from "../reports/requestLog.js";
 import { readToken, type AppEnv } from "./context.js";
 import { errorResponse, toWbkError, validationError } from "./errors.js";
+import { requestLog } from "./requestLog.js";
 
-export function createApp(options: { limits: Limits; logger: Logger }): OpenAPIHono<AppEnv> {
+export function createApp(options: {
+  limits: Limits;
+  logger: Logger;
+  requestLog: RequestLogger;
+  now: () => number;
+}): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) return errorResponse(c, validationError(result.error));
@@ -21,6 +28,8 @@ export function createApp(options: { limits: Limits; logger: Logger }): OpenAPIH
     },
   });
   app.use("*", readToken());
+  // Before the body limit, so refused bodies are counted too.
+  app.use("/api/*", requestLog(options.requestLog, options.now));
   const jsonLimit = bodyLimit({
       maxSize: options.limits.maxBodyBytes,
       onError: (c) =>

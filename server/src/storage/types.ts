@@ -2,7 +2,7 @@
  * Storage interfaces (STYLE.md "Storage behind small interfaces"). The SQLite implementations
  * live in ./sqlite; a second backend is a new folder implementing these.
  */
-import type { ConversationId, UserId } from "@wbk/shared";
+import type { ConversationId, ReportAction, UserId, WeeklyReport } from "@wbk/shared";
 
 export interface UserRecord {
   id: UserId;
@@ -55,8 +55,8 @@ export interface ConversationStore {
   rename(id: ConversationId, title: string): void;
   members(id: ConversationId): UserId[];
   isMember(id: ConversationId, userId: UserId): boolean;
-  /** Adds a member; false when already one. */
-  addMember(id: ConversationId, userId: UserId, at: number): boolean;
+  /** Adds a member (and records who added them, for reports); false when already one. */
+  addMember(id: ConversationId, userId: UserId, at: number, addedBy: UserId | null): boolean;
   /** Removes a member; false when not one. */
   removeMember(id: ConversationId, userId: UserId): boolean;
   touch(id: ConversationId, at: number): void;
@@ -137,12 +137,98 @@ export interface UpdateLogStore {
   lastLogSeq(conversationId: ConversationId): number;
 }
 
+/** One row of the request log: a REST or tus request, or a socket that signed in or closed. */
+export interface RequestLogEntry {
+  /** Server time when the request arrived (ms). */
+  at: number;
+  kind: "http" | "socket.connect" | "socket.disconnect";
+  /** The signed-in user; null for anonymous requests. */
+  userId: UserId | null;
+  /** HTTP method and Hono route pattern (`/api/conversations/:id`), never the raw URL. */
+  method: string | null;
+  route: string | null;
+  status: number | null;
+  /** Request time until the answer was sent; for a disconnect, how long the socket was signed in. */
+  durationMs: number | null;
+  /** Request body (Content-Length) and bytes sent back, headers included; null when unknown. */
+  bytesIn: number | null;
+  bytesOut: number | null;
+}
+
+export interface RequestLogStore {
+  /** Appends the entries in one transaction. */
+  append(entries: readonly RequestLogEntry[]): void;
+}
+
+/**
+ * Activity is read grouped by 15-minute slices of time: every zone's offset and change of
+ * offset falls on a quarter hour, so a slice never straddles a local hour.
+ */
+export const ACTIVITY_SLICE_MS = 900_000;
+
+export interface ActionCount {
+  kind: ReportAction;
+  /** Who acted (null when the log does not know, e.g. members added before reports existed). */
+  userId: UserId | null;
+  conversationId: ConversationId | null;
+  count: number;
+  /** Earliest and latest instant of these actions; all in one slice. */
+  first: number;
+  last: number;
+}
+
+export interface RequestCount {
+  userId: UserId | null;
+  method: string;
+  route: string;
+  count: number;
+  first: number;
+  last: number;
+}
+
+/** Read-only view of what happened in a time range, for the reports. */
+export interface ActivityStore {
+  /** Actions in [from, to), grouped by kind, user, conversation and slice; one snapshot of the database. */
+  actions(from: number, to: number): ActionCount[];
+  /** REST and tus requests in [from, to), by user, method and route. */
+  requests(from: number, to: number): RequestCount[];
+  /** The earliest instant anything was logged or created; null on a fresh database. */
+  firstActivity(): number | null;
+}
+
+export interface StoredReport {
+  report: WeeklyReport;
+  from: number;
+  to: number;
+  /** Log rows of this week before this instant were deleted (RETENTION_DAYS); null when none were. */
+  compactedThrough: number | null;
+}
+
+/** Stored weekly reports; the week is the key, so no week is ever stored twice. */
+export interface ReportStore {
+  /** Stores the report unless its week is stored already (by anyone); true when this call stored it. */
+  putIfAbsent(report: WeeklyReport, from: number, to: number): boolean;
+  /** Replaces (or stores) the week's report; false, changing nothing, once its log rows were compacted. */
+  replace(report: WeeklyReport, from: number, to: number): boolean;
+  get(week: string): StoredReport | undefined;
+  /** Stored week labels, oldest first. */
+  weeks(): string[];
+  /**
+   * Deletes update-log metadata (rows whose bytes a snapshot already covers) and request-log
+   * rows older than `before` inside stored weeks, marking those weeks; returns them.
+   */
+  compact(before: number): string[];
+}
+
 export interface Storage {
   users: UserStore;
   sessions: SessionStore;
   conversations: ConversationStore;
   snapshots: SnapshotStore;
   log: UpdateLogStore;
+  requestLog: RequestLogStore;
+  activity: ActivityStore;
+  reports: ReportStore;
   /** Runs `fn` in one IMMEDIATE transaction (read-then-write without races). */
   transaction<T>(fn: () => T): T;
   close(): void;

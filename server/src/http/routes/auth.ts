@@ -63,7 +63,9 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
         if (storage.users.byEmail(body.email)) throw new WbkError("email_taken", "an account with this email exists");
         throw error;
       }
-      const { token } = sessions.create(user.id);
+      const { token, session } = sessions.create(user.id);
+      // From here the request is this user's (the request log counts it as theirs).
+      c.set("auth", { user, session });
       setSessionCookie(c, token, sessions.ttlSeconds, isSecure(c, deps.trustProxy));
       return c.json({ user: presentUser(user), token }, 201);
     },
@@ -85,7 +87,8 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       const user = storage.users.byEmail(body.email);
       const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), body.password);
       if (!user || !ok) throw new WbkError("invalid_credentials", "wrong email or password");
-      const { token } = sessions.create(user.id);
+      const { token, session } = sessions.create(user.id);
+      c.set("auth", { user, session });
       setSessionCookie(c, token, sessions.ttlSeconds, isSecure(c, deps.trustProxy));
       return c.json({ user: presentUser(user), token }, 200);
     },

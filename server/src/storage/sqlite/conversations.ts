@@ -25,6 +25,9 @@ export function sqliteConversations(db: Db): ConversationStore {
   const insertMember = db.prepare(
     "INSERT OR IGNORE INTO conversation_members (conversation_id, user_id, added_at) VALUES (?, ?, ?)",
   );
+  const memberEvent = db.prepare(
+    "INSERT INTO member_events (conversation_id, user_id, added_by, at) VALUES (?, ?, ?, ?)",
+  );
   const get = db.prepare<[string], Row>(
     "SELECT id, title, created_at, created_by, last_message_at FROM conversations WHERE id = ?",
   );
@@ -45,11 +48,21 @@ export function sqliteConversations(db: Db): ConversationStore {
   const touch = db.prepare(
     "UPDATE conversations SET last_message_at = MAX(COALESCE(last_message_at, 0), ?) WHERE id = ?",
   );
+  const addMember = db.transaction((id: string, userId: string, at: number, addedBy: string | null) => {
+    const added = insertMember.run(id, userId, at).changes > 0;
+    if (added) memberEvent.run(id, userId, addedBy, at);
+    return added;
+  });
   return {
     create: (conversation, memberIds) =>
       db.transaction(() => {
         insert.run(conversation);
-        for (const userId of memberIds) insertMember.run(conversation.id, userId, conversation.createdAt);
+        for (const userId of memberIds) {
+          insertMember.run(conversation.id, userId, conversation.createdAt);
+          if (userId !== conversation.createdBy) {
+            memberEvent.run(conversation.id, userId, conversation.createdBy, conversation.createdAt);
+          }
+        }
       }).immediate(),
     get: (id) => {
       const row = get.get(id);
@@ -59,7 +72,7 @@ export function sqliteConversations(db: Db): ConversationStore {
     rename: (id, title) => void rename.run(title, id),
     members: (id) => members.all(id).map((r) => r.user_id as UserId),
     isMember: (id, userId) => isMember.get(id, userId) !== undefined,
-    addMember: (id, userId, at) => insertMember.run(id, userId, at).changes > 0,
+    addMember: (id, userId, at, addedBy) => addMember.immediate(id, userId, at, addedBy),
     removeMember: (id, userId) => removeMember.run(id, userId).changes > 0,
     touch: (id, at) => void touch.run(at, id),
   };

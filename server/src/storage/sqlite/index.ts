@@ -1,6 +1,9 @@
 import type { Storage } from "../types.js";
 import { openDatabase } from "./database.js";
+import { sqliteActivity } from "./activity.js";
 import { sqliteConversations } from "./conversations.js";
+import { sqliteReports } from "./reports.js";
+import { sqliteRequestLog } from "./requestLog.js";
 import { sqliteSessions } from "./sessions.js";
 import { sqliteSnapshots } from "./snapshots.js";
 import { sqliteUpdateLog } from "./updateLog.js";
@@ -15,6 +18,9 @@ export function sqliteStorage(file: string): Storage {
     conversations: sqliteConversations(db),
     snapshots: sqliteSnapshots(db),
     log: sqliteUpdateLog(db),
+    requestLog: sqliteRequestLog(db),
+    activity: sqliteActivity(db),
+    reports: sqliteReports(db),
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   };

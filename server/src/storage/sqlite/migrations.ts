@@ -68,4 +68,52 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (conversation_id, seq)
   ) WITHOUT ROWID;
   `,
+  /* 2: weekly reports: request log, membership additions, stored reports, indexes the reports read */ `
+  CREATE TABLE request_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    user_id TEXT,
+    method TEXT,
+    route TEXT,
+    status INTEGER,
+    duration_ms INTEGER,
+    bytes_in INTEGER,
+    bytes_out INTEGER
+  );
+  -- Covering: a week's requests are read from the index alone.
+  CREATE INDEX request_log_for_reports ON request_log(at, kind, user_id, method, route);
+
+  -- conversation_members forgets a member who leaves; reports must still count the addition.
+  CREATE TABLE member_events (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    user_id TEXT NOT NULL,
+    added_by TEXT,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX member_events_by_time ON member_events(at, conversation_id, added_by);
+  -- Members added with the conversation were added by its creator; later ones by someone unknown.
+  INSERT INTO member_events (conversation_id, user_id, added_by, at)
+    SELECT m.conversation_id, m.user_id, CASE WHEN m.added_at = c.created_at THEN c.created_by END, m.added_at
+      FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.user_id <> c.created_by;
+
+  -- The week is the key: two processes on one database can never store a week twice.
+  CREATE TABLE reports (
+    week TEXT PRIMARY KEY,
+    timezone TEXT NOT NULL,
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER NOT NULL,
+    generated_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    compacted_through INTEGER
+  ) WITHOUT ROWID;
+
+  -- Covering indexes for a week's actions; update_log_by_time is a prefix of the new one.
+  DROP INDEX update_log_by_time;
+  CREATE INDEX update_log_for_reports ON update_log(server_time, user_id, conversation_id, actions);
+  CREATE INDEX messages_for_reports ON messages(server_time, author_id, conversation_id);
+  CREATE INDEX users_by_created ON users(created_at);
+  CREATE INDEX conversations_by_created ON conversations(created_at, created_by);
+  `,
 ];
