@@ -96,6 +96,13 @@ describe("HTTP sync", () => {
         details: [{ path: "sv", message: "must be a base64url-encoded Yjs state vector" }],
       },
     });
+    // Yjs would read "AAAA" (bytes 00 00 00) as an empty vector and ignore the rest.
+    const trailing = await fetch(`${path()}?sv=AAAA`, { headers: auth(cast.ann.token) });
+    expect(trailing.status).toBe(400);
+    // A long state vector (many devices) still fits in the URL.
+    const many = new Map<number, number>(Array.from({ length: 3000 }, (_, i) => [i + 1, 1 + i]));
+    const long = await fetch(`${path()}?sv=${toBase64Url(Y.encodeStateVector(many))}`, { headers: auth(cast.ann.token) });
+    expect(long.status).toBe(200);
     const tooLong = await fetch(`${path()}?wait=25001`, { headers: auth(cast.ann.token) });
     expect(tooLong.status).toBe(400);
     expect(cast.server.running.storage.log.count(cast.conversationId as never)).toBe(rows);

@@ -76,6 +76,8 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
       // Retry at once when the network comes back or the app returns to the foreground.
       const reconnect = () => this.reconnectNow();
       window.addEventListener("online", reconnect);
+      // The browser knows the network is gone before any heartbeat can tell: say so at once.
+      window.addEventListener("offline", () => this.socket?.onClose({ event: { code: 4499, reason: "browser offline" } } as never));
       document.addEventListener("visibilitychange", () => {
         if (document.visibilityState === "visible") reconnect();
       });

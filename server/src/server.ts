@@ -36,6 +36,9 @@ import { ReportService } from "./reports/service.js";
 import { sqliteStorage } from "./storage/sqlite/index.js";
 import type { Storage } from "./storage/types.js";
 
+/** Request line and headers (Node's default is 16 KiB). */
+const MAX_HEADER_BYTES = 256 * 1024;
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -124,7 +127,11 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   runReportJob();
 
   const server = await new Promise<HttpServer>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as HttpServer));
+    const s = serve(
+      // A state vector in GET …/sync?sv= grows with every device that ever wrote: room for long URLs.
+      { fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: { maxHeaderSize: MAX_HEADER_BYTES } },
+      () => resolve(s as HttpServer),
+    );
     (s as HttpServer).once("error", reject);
   });
   const collab = attachCollab(server, {

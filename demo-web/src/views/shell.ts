@@ -2,18 +2,28 @@
  * The signed-in page: a header, the conversation list and the chat pane. Phones show one
  * pane at a time (`data-view` on the root picks it); wider screens show both side by side.
  * The open conversation is kept in the address (`#c=<id>`) and opened again after a reload.
+ * Admins also get a "Reports" button: the weekly reports replace both panes while shown.
  */
 import type { ChatClient, ConnectionState, Conversation, SyncStatus } from "@wbk/client-sdk";
 import { el, errorMessage, showError, type View } from "../dom.js";
 import { conversationInLocation, rememberConversation } from "../location.js";
+import { ReportApiError, fetchReportIndex } from "../reports-api.js";
 import { chatView } from "./chat.js";
 import { conversationListView } from "./conversation-list.js";
+import { reportsView, type ReportsView } from "./reports.js";
 
 export interface ShellOptions {
   onSignOut(): Promise<void>;
 }
 
 export function shellView(client: ChatClient, options: ShellOptions): View {
+  /** Built on first use; `reportsFrom` is the pane to return to. */
+  let reports: ReportsView | null = null;
+  let reportsFrom: "list" | "chat" = "list";
+  /** Whether this user may read reports: unknown until the index answers (or while offline). */
+  let reportAccess: "unknown" | "checking" | "granted" | "refused" = "unknown";
+  let disposed = false;
+
   const state = el("span", { class: "connection", "data-testid": "connection-state", role: "status" });
   const pending = el("span", { class: "pending", "data-testid": "pending-count", role: "status" });
   const showStatus = ({ state: next, pendingCount }: SyncStatus) => {
@@ -21,7 +31,10 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     showPending(pending, pendingCount);
   };
   showStatus(client.status);
-  const offStatus = client.on("status", showStatus);
+  const offStatus = client.on("status", (status) => {
+    showStatus(status);
+    if (status.state === "online" || status.state === "fallback-http") checkReports();
+  });
   // dir="auto": the name reads in its own direction; as a flex item it is a bidi isolate.
   const me = el("span", { class: "me", dir: "auto", "data-testid": "me" });
   const showMe = (name: string) => {
@@ -32,6 +45,14 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
   const offUser = client.on("user", ({ user }) => {
     if (user) showMe(user.displayName);
   });
+
+  // Shown once the server lets this user read the report index: only admins may.
+  const reportsButton = el(
+    "button",
+    { type: "button", class: "reports-button", "data-testid": "reports-button", "aria-pressed": "false", hidden: true },
+    "Reports",
+  );
+  reportsButton.addEventListener("click", () => (element.dataset.view === "reports" ? closeReports() : openReports()));
 
   const logout = el("button", { type: "button", "data-testid": "logout" }, "Sign out");
   logout.addEventListener("click", async () => {
@@ -52,17 +73,20 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     me,
     state,
     pending,
+    reportsButton,
     logout,
   );
 
   const placeholder = el("p", { class: "hint chat-placeholder" }, "Pick a conversation.");
   const chatPane = el("main", { class: "chat-pane" }, placeholder);
   const list = conversationListView(client, { onOpen: open, onLoad: reopen });
+  const reportsPane = el("main", { class: "reports-pane" });
   const element = el(
     "div",
     { class: "shell", "data-view": "list" },
     header,
     el("div", { class: "panes" }, el("aside", { class: "list-pane" }, list.element), chatPane),
+    reportsPane,
   );
 
   let chat: View | null = null;
@@ -77,7 +101,7 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     openId = conversation.id;
     chatPane.replaceChildren(chat.element);
     list.setSelected(conversation.id);
-    element.dataset.view = "chat";
+    showPane("chat");
     rememberConversation(conversation.id);
   }
 
@@ -88,7 +112,9 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     openId = null;
     chatPane.replaceChildren(placeholder);
     list.setSelected(null);
-    element.dataset.view = "list";
+    // The reports stay up if they are shown; closing them returns to the list.
+    if (element.dataset.view === "reports") reportsFrom = "list";
+    else showPane("list");
     rememberConversation(null);
     // The list did not poll while hidden on phones; bring it up to date at once.
     void list.refresh();
@@ -102,6 +128,52 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     if (conversation) open(conversation);
     else rememberConversation(openId);
   }
+
+  function checkReports(): void {
+    if (reportAccess !== "unknown") return;
+    reportAccess = "checking";
+    fetchReportIndex()
+      .then(() => {
+        reportAccess = "granted";
+      })
+      .catch((err: unknown) => {
+        // Unreachable or failing: ask again when the connection is (back) up. A refusal
+        // (403 forbidden for everyone but admins) settles it for this sign-in.
+        const retry = err instanceof ReportApiError && (err.code === "network_error" || err.status >= 500);
+        reportAccess = retry ? "unknown" : "refused";
+      })
+      .finally(() => {
+        if (disposed) return;
+        reportsButton.hidden = reportAccess !== "granted";
+        // For tests and tools: whether the server has answered yet.
+        reportsButton.dataset.access = reportAccess;
+      });
+  }
+
+  function openReports(): void {
+    if (element.dataset.view !== "reports") reportsFrom = element.dataset.view === "chat" ? "chat" : "list";
+    if (!reports) {
+      reports = reportsView({ onClose: closeReports });
+      reportsPane.replaceChildren(reports.element);
+    }
+    showPane("reports");
+    reports.refresh();
+  }
+
+  function closeReports(): void {
+    if (element.dataset.view !== "reports") return;
+    const back = reportsFrom === "chat" && chat ? "chat" : "list";
+    showPane(back);
+    // The list did not poll while hidden; bring it up to date at once.
+    if (back === "list") void list.refresh();
+  }
+
+  function showPane(view: "list" | "chat" | "reports"): void {
+    element.dataset.view = view;
+    reportsButton.setAttribute("aria-pressed", String(view === "reports"));
+  }
+
+  checkReports();
 
   // The address changed by hand (or a link): follow it.
   const onHashChange = () => {
@@ -118,7 +190,9 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
   return {
     element,
     dispose() {
+      disposed = true;
       window.removeEventListener("hashchange", onHashChange);
+      reports?.dispose();
       offStatus();
       offUser();
       chat?.dispose();

@@ -20,10 +20,11 @@ const HTTP_SYNC = Symbol("http-sync");
 function decodeStateVector(encoded: string | undefined): Uint8Array | undefined {
   if (encoded === undefined) return undefined;
   const bytes = fromBase64Url(encoded);
+  // Yjs ignores trailing bytes; a vector that does not re-encode to itself is not one.
   if (bytes) {
     try {
-      Y.decodeStateVector(bytes);
-      return bytes;
+      const again = Y.encodeStateVector(Y.decodeStateVector(bytes));
+      if (again.length === bytes.length) return bytes;
     } catch {
       // reported below
     }
