@@ -82,9 +82,17 @@ describe("when the device store fails (k)", () => {
       storage,
       () => {
         // The document's file becomes a folder: every later append fails (EISDIR).
-        const file = fs.readdirSync(device).find((f) => f.endsWith(".ydoc"))!;
-        fs.rmSync(path.join(device, file));
-        fs.mkdirSync(path.join(device, file));
+        const file = path.join(device, fs.readdirSync(device).find((f) => f.endsWith(".ydoc"))!);
+        // An append still in flight may create the file again in between: try until the folder wins.
+        for (let attempt = 0; !fs.statSync(file, { throwIfNoEntry: false })?.isDirectory(); attempt++) {
+          if (attempt === 20) throw new Error("could not replace the document file");
+          fs.rmSync(file, { force: true });
+          try {
+            fs.mkdirSync(file);
+          } catch {
+            // recreated meanwhile; go again
+          }
+        }
       },
       "disk",
     );

@@ -296,13 +296,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     const handles = [...this.open.values()];
     this.open.clear();
     await Promise.all(handles.map((h) => (local === "delete" ? h.destroy() : Promise.resolve(h.close()))));
-    if (this.socket) {
-      // Closing a socket that is still connecting makes Node's `ws` emit an error event;
-      // without a listener it would be thrown. Browsers just close.
-      const ws = this.socket.webSocket as { addEventListener?: (type: string, listener: () => void) => void } | null;
-      ws?.addEventListener?.("error", () => {});
-      this.socket.destroy();
-    }
+    this.socket?.destroy();
     this.socket = null;
     this.clearFallbackTimer();
     this.failedOpens = 0;

@@ -6,10 +6,22 @@ import WebSocket from "ws";
 import { createChatClient as createBase, type ChatClient } from "../index.js";
 import type { ChatClientOptions } from "../types.js";
 
+/**
+ * `ws` throws an error event that nobody listens to. The provider drops its listeners before
+ * closing a socket that is still connecting (a reconnect during an outage), and `ws` then
+ * reports "closed before the connection was established" into the void: this keeps that
+ * from crashing the app. Errors still reach the provider while it listens.
+ */
+class NodeWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on("error", () => undefined);
+  }
+}
+
 export function createChatClient(options: ChatClientOptions = {}): ChatClient {
-  return createBase({ WebSocket, ...options });
+  return createBase({ WebSocket: NodeWebSocket, ...options });
 }
 
 export * from "../index.js";
-
 export { fileStorage } from "./fileStorage.js";
