@@ -5,7 +5,7 @@
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, outputPath } from "./helpers/browser.js";
+import { launchChromium, outputPath, signUpInPage } from "./helpers/browser.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 const DEMO_DIST = path.resolve(import.meta.dirname, "..", "demo-web", "dist");
@@ -23,15 +23,7 @@ describe("demo page in Chromium", () => {
     await server?.stop();
   });
 
-  async function signUp(page: Page, email: string, displayName: string) {
-    await page.goto(server.url);
-    const form = page.getByTestId("signup-form");
-    await form.locator('input[name="email"]').fill(email);
-    await form.locator('input[name="displayName"]').fill(displayName);
-    await form.locator('input[name="password"]').fill("a long enough password");
-    await page.getByTestId("signup-submit").click();
-    await expect.poll(() => page.getByTestId("me").textContent()).toBe(displayName);
-  }
+  const signUp = (page: Page, email: string, displayName: string) => signUpInPage(page, server.url, email, displayName);
 
   const messageTexts = (page: Page) => page.getByTestId("message-text").allTextContents();
 

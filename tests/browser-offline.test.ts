@@ -11,7 +11,7 @@
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { launchChromium, outputPath } from "./helpers/browser.js";
+import { launchChromium, outputPath, signUpInPage } from "./helpers/browser.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/faultProxy.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -49,15 +49,7 @@ describe("demo page offline in Chromium", () => {
     return { context, page: await context.newPage() };
   }
 
-  async function signUp(page: Page, origin: string, email: string, displayName: string) {
-    await page.goto(origin);
-    const form = page.getByTestId("signup-form");
-    await form.locator('input[name="email"]').fill(email);
-    await form.locator('input[name="displayName"]').fill(displayName);
-    await form.locator('input[name="password"]').fill("a long enough password");
-    await page.getByTestId("signup-submit").click();
-    await expect.poll(() => page.getByTestId("me").textContent()).toBe(displayName);
-  }
+  const signUp = signUpInPage;
 
   const messageTexts = (page: Page) => page.getByTestId("message-text").allTextContents();
   const deliveryStates = (page: Page) =>

@@ -8,7 +8,7 @@
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, outputPath } from "./helpers/browser.js";
+import { launchChromium, outputPath, signUpInPage } from "./helpers/browser.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 const DEMO_DIST = path.resolve(import.meta.dirname, "..", "demo-web", "dist");
@@ -50,15 +50,7 @@ describe("weekly reports in the demo page", () => {
     return context.newPage();
   }
 
-  async function signUp(page: Page, email: string, displayName: string) {
-    await page.goto(server.url);
-    const form = page.getByTestId("signup-form");
-    await form.locator('input[name="email"]').fill(email);
-    await form.locator('input[name="displayName"]').fill(displayName);
-    await form.locator('input[name="password"]').fill("a long enough password");
-    await page.getByTestId("signup-submit").click();
-    await expect.poll(() => page.getByTestId("me").textContent()).toBe(displayName);
-  }
+  const signUp = (page: Page, email: string, displayName: string) => signUpInPage(page, server.url, email, displayName);
 
   async function send(page: Page, text: string, stored: number) {
     await page.getByTestId("composer").fill(text);

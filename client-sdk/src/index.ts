@@ -20,3 +20,6 @@ export type {
   User,
   UserId,
 } from "./types.js";
+
+/** The weekly report's contract, for apps that show reports to admins (the SDK has no report calls). */
+export { REPORT_ACTIONS, type ReportAction, type ReportIndex, type WeeklyReport } from "@wbk/shared";

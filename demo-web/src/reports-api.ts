@@ -3,84 +3,19 @@
  * page asks the server itself: same origin, signed in by the session cookie. Admins only;
  * anyone else gets 403 `forbidden`.
  *
- * The shape mirrors DESIGN.md "The weekly report"; the page imports only the SDK, so it is
- * declared here rather than taken from `@wbk/shared`.
+ * The report's types come through the SDK's public entry, which re-exports the shared contract.
  */
+import { REPORT_ACTIONS, type ReportAction, type ReportIndex, type WeeklyReport } from "@wbk/client-sdk";
 
 export const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 
-/** The action keys a report counts, in DESIGN.md's order. */
-export const REPORT_ACTIONS = [
-  "message.sent",
-  "message.edited",
-  "message.deleted",
-  "video.shared",
-  "reaction.set",
-  "read.updated",
-  "member.added",
-  "conversation.created",
-  "user.registered",
-] as const;
-export type ReportAction = (typeof REPORT_ACTIONS)[number];
+export { REPORT_ACTIONS };
+export type { ReportAction, ReportIndex, WeeklyReport };
+export type ReportTotals = WeeklyReport["totals"];
+export type ReportUser = WeeklyReport["users"][number];
 
 /** `?week=`: an ISO week label like "2026-W48", or the week so far. */
 export type WeekQuery = "current" | (string & {});
-
-export interface ReportTotals {
-  activeUsers: number;
-  messages: number;
-  videos: number;
-  videoBytes: number;
-  apiCalls: number;
-}
-
-export interface ReportUser {
-  userId: string;
-  email: string;
-  displayName: string;
-  messages: number;
-  videos: number;
-  videoBytes: number;
-  /** Requests by "METHOD /route/:pattern", failures included. */
-  apiCalls: Record<string, number>;
-  /** Conversations the user wrote to. */
-  conversations: number;
-  /** ISO 8601 with the report time zone's offset. */
-  firstSeen: string;
-  lastSeen: string;
-}
-
-export interface ReportConversation {
-  conversationId: string;
-  title: string;
-  messages: number;
-  videos: number;
-  activeUsers: number;
-}
-
-export interface WeeklyReport {
-  week: string;
-  /** Local Monday 00:00 (inclusive) to the next Monday 00:00 (exclusive), with offsets. */
-  from: string;
-  to: string;
-  timezone: string;
-  generatedAt: string;
-  /** True for `current`: the week so far. */
-  partial: boolean;
-  totals: ReportTotals;
-  users: ReportUser[];
-  actions: Record<ReportAction, number>;
-  conversations: ReportConversation[];
-  /** 7 counts of actions, index 0 = Monday. */
-  byDay: number[];
-  /** 24 counts of actions by local hour. */
-  byHour: number[];
-}
-
-export interface ReportIndex {
-  /** Weeks with a stored report, oldest first. */
-  weeks: string[];
-}
 
 /** A refused or failed report call: the server's code, or `network_error` (status 0). */
 export class ReportApiError extends Error {
