@@ -2,34 +2,22 @@
  * The demo page end to end in two real browser contexts: sign up, start a conversation with
  * the other person, chat both ways with delivery ticks. Leaves a screenshot in test-output/.
  */
-import path from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, outputPath, signUpInPage } from "./helpers/browser.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { describe, expect, it } from "vitest";
+import { outputPath, signUpInPage, useDemoInChromium } from "./helpers/browser.js";
 
-const DEMO_DIST = path.resolve(import.meta.dirname, "..", "demo-web", "dist");
 
 describe("demo page in Chromium", () => {
-  let server: TestServer;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  const demo = useDemoInChromium();
 
-  beforeAll(async () => {
-    server = await startTestServer({}, { staticDir: DEMO_DIST });
-    chromium = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.stop();
-  });
 
-  const signUp = (page: Page, email: string, displayName: string) => signUpInPage(page, server.url, email, displayName);
+  const signUp = (page: Page, email: string, displayName: string) => signUpInPage(page, demo.server.url, email, displayName);
 
   const messageTexts = (page: Page) => page.getByTestId("message-text").allTextContents();
 
   it("two people sign up and chat both ways", { timeout: 120_000 }, async () => {
-    const annPage = await (await chromium.browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
-    const benPage = await (await chromium.browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
+    const annPage = await (await demo.browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    const benPage = await (await demo.browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
     await signUp(annPage, "ann@example.com", "Ann");
     await signUp(benPage, "ben@example.com", "Ben");
     await expect.poll(() => annPage.getByTestId("connection-state").textContent()).toBe("online");

@@ -8,35 +8,23 @@
  * Two ways to lose the network: Chromium's offline mode (an open WebSocket stalls, it is not
  * closed) and the proxy cutting every connection and refusing new ones.
  */
-import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { launchChromium, outputPath, signUpInPage } from "./helpers/browser.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { outputPath, signUpInPage, useDemoInChromium } from "./helpers/browser.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/faultProxy.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
 
-const DEMO_DIST = path.resolve(import.meta.dirname, "..", "demo-web", "dist");
 /** The SDK's default: a connection that brings nothing for this long is dropped. */
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 /** How soon after the network goes the badge must leave "online": heartbeatTimeoutMs + 1 s. */
 const OFFLINE_DETECTED_WITHIN_MS = HEARTBEAT_TIMEOUT_MS + 1_000;
 
 describe("demo page offline in Chromium", () => {
-  let server: TestServer;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  const demo = useDemoInChromium();
   let net: FaultProxy;
   const contexts: BrowserContext[] = [];
 
-  beforeAll(async () => {
-    server = await startTestServer({}, { staticDir: DEMO_DIST });
-    chromium = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.stop();
-  });
   beforeEach(async () => {
-    net = await startFaultProxy({ port: server.running.port });
+    net = await startFaultProxy({ port: demo.server.running.port });
   });
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((context) => context.close()));
@@ -44,7 +32,7 @@ describe("demo page offline in Chromium", () => {
   });
 
   async function newPage(viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await chromium.browser.newContext({ viewport });
+    const context = await demo.browser.newContext({ viewport });
     contexts.push(context);
     return { context, page: await context.newPage() };
   }
@@ -74,7 +62,7 @@ describe("demo page offline in Chromium", () => {
     const annPage = ann.page;
     const benPage = ben.page;
     await signUp(annPage, net.url, `ann-${tag}@example.com`, "Ann");
-    await signUp(benPage, server.url, `ben-${tag}@example.com`, "Ben");
+    await signUp(benPage, demo.server.url, `ben-${tag}@example.com`, "Ben");
     await expect.poll(() => badge(annPage)).toBe("online");
     expect(await pendingCount(annPage)).toEqual({ count: "0", text: "nothing waiting to send" });
     expect(await annPage.getByTestId("pending-count").isHidden()).toBe(true);

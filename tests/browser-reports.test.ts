@@ -5,13 +5,10 @@
  * match the JSON the page links to. The normal user gets no Reports button (the server says
  * 403 to them). Leaves a screenshot in test-output/.
  */
-import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, outputPath, signUpInPage } from "./helpers/browser.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { outputPath, signUpInPage, useDemoInChromium } from "./helpers/browser.js";
 
-const DEMO_DIST = path.resolve(import.meta.dirname, "..", "demo-web", "dist");
 const ADMIN = { email: "admin@example.com", name: "Ada Admin" };
 const USER = { email: "nora@example.com", name: "Nora" };
 
@@ -28,29 +25,20 @@ interface ReportJson {
 }
 
 describe("weekly reports in the demo page", () => {
-  let server: TestServer;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  const demo = useDemoInChromium({ ADMIN_EMAILS: ADMIN.email });
   const contexts: BrowserContext[] = [];
 
-  beforeAll(async () => {
-    server = await startTestServer({ ADMIN_EMAILS: ADMIN.email }, { staticDir: DEMO_DIST });
-    chromium = await launchChromium();
-  }, 120_000);
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((context) => context.close()));
   });
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.stop();
-  });
 
   async function newPage(viewport: { width: number; height: number }): Promise<Page> {
-    const context = await chromium.browser.newContext({ viewport });
+    const context = await demo.browser.newContext({ viewport });
     contexts.push(context);
     return context.newPage();
   }
 
-  const signUp = (page: Page, email: string, displayName: string) => signUpInPage(page, server.url, email, displayName);
+  const signUp = (page: Page, email: string, displayName: string) => signUpInPage(page, demo.server.url, email, displayName);
 
   async function send(page: Page, text: string, stored: number) {
     await page.getByTestId("composer").fill(text);

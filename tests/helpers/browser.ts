@@ -2,7 +2,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { startTestServer, type TestServer } from "./server.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -41,4 +42,31 @@ export async function signUpInPage(page: Page, origin: string, email: string, di
   await form.locator('input[name="password"]').fill("a long enough password");
   await page.getByTestId("signup-submit").click();
   await expect.poll(() => page.getByTestId("me").textContent()).toBe(displayName);
+}
+
+const DEMO_DIST = path.resolve(import.meta.dirname, "..", "..", "demo-web", "dist");
+
+export interface DemoInChromium {
+  server: TestServer;
+  browser: Browser;
+}
+
+/**
+ * A server serving the built demo page, and Chromium; registers beforeAll/afterAll in the
+ * calling describe. The fields are set once it has run.
+ */
+export function useDemoInChromium(env: Record<string, string> = {}): DemoInChromium {
+  const demo = {} as DemoInChromium;
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    demo.server = await startTestServer(env, { staticDir: DEMO_DIST });
+    const chromium = await launchChromium();
+    demo.browser = chromium.browser;
+    close = chromium.close;
+  }, 120_000);
+  afterAll(async () => {
+    await close?.();
+    await demo.server?.stop();
+  });
+  return demo;
 }
