@@ -33,9 +33,6 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === "string" && Object.hasOwn(ERROR_STATUS, value);
-}
 
 /** An error that knows its wire code; thrown by server and SDK alike. */
 export class WbkError extends Error {
@@ -57,10 +54,6 @@ export class WbkError extends Error {
     return body;
   }
 
-  /** The WebSocket close code for this error (4000 + HTTP status). */
-  get closeCode(): number {
-    return 4000 + this.status;
-  }
 }
 
 /** Close code and reason for a socket or document closed because of `code`. */

@@ -12,9 +12,6 @@ export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Server-made ids (users, conversations, videos): 20 url-safe characters. */
 export const SERVER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function isMessageId(value: unknown): value is MessageId {
-  return typeof value === "string" && MESSAGE_ID_PATTERN.test(value);
-}
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 

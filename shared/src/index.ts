@@ -4,7 +4,6 @@ export {
   type MessageId,
   type VideoId,
   MESSAGE_ID_PATTERN,
-  isMessageId,
   randomId,
   DOCUMENT_PREFIX,
   documentName,
@@ -15,7 +14,6 @@ export {
   type ErrorCode,
   type ErrorStatus,
   type ErrorBody,
-  isErrorCode,
   WbkError,
   closeEventFor,
 } from "./errors.js";
@@ -31,7 +29,6 @@ export {
   MESSAGE_KEY_TYPES,
   type MessageKey,
   isMessageKey,
-  SERVER_KEYS,
   type MessageMap,
   messagesArray,
   readsMap,

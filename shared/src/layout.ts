@@ -59,8 +59,6 @@ export function isMessageKey(key: string): key is MessageKey {
   return Object.hasOwn(MESSAGE_KEY_TYPES, key);
 }
 
-/** Keys only the server writes. */
-export const SERVER_KEYS: ReadonlySet<string> = new Set(["seq", "serverTime"]);
 
 export type MessageMap = Y.Map<unknown>;
 
