@@ -33,7 +33,6 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-
 /** An error that knows its wire code; thrown by server and SDK alike. */
 export class WbkError extends Error {
   readonly code: ErrorCode;
