@@ -74,7 +74,9 @@ describe("report weeks and access", () => {
   });
 
   it("is for admins only: 403 forbidden for a member, 401 without a session", async () => {
-    for (const path of ["/api/reports/weekly?week=2026-W10", "/api/reports/weekly?week=current", "/api/reports/weekly/index"]) {
+    // Malformed or missing weeks too: the role is checked before the query.
+    const paths = ["/api/reports/weekly?week=2026-W10", "/api/reports/weekly?week=current", "/api/reports/weekly/index"];
+    for (const path of [...paths, "/api/reports/weekly?week=abc", "/api/reports/weekly?week=2026-W99", "/api/reports/weekly"]) {
       const member = await api<{ error: { code: string } }>(server.url, "GET", path, { token: ben.token });
       expect({ path, status: member.status, code: member.body.error.code }).toEqual({ path, status: 403, code: "forbidden" });
       const anonymous = await api<{ error: { code: string } }>(server.url, "GET", path);

@@ -17,6 +17,11 @@ export function reportRoutes(
     const { userId } = deps.requireAuth(c);
     if (!deps.access.isAdmin(userId)) throw new WbkError("forbidden", "only admins may read reports");
   };
+  // Before the query is validated: anyone else is refused whatever they ask for.
+  app.use("/api/reports/*", async (c, next) => {
+    if (c.req.method === "GET") requireAdmin(c); // other methods: the JSON 404 for unknown routes
+    await next();
+  });
 
   app.openapi(
     createRoute({
