@@ -41,12 +41,29 @@ const ROUTES_AT_WRITING = [
   "DELETE /api/conversations/{id}/members/{userId}",
   "GET /api/conversations/{id}/messages",
   "POST /api/conversations/{id}/messages",
+  "GET /api/conversations/{id}/sync",
+  "POST /api/conversations/{id}/sync",
+  "GET /api/reports/weekly",
+  "GET /api/reports/weekly/index",
+  "POST /api/uploads",
+  "PATCH /api/uploads/{id}",
+  "DELETE /api/uploads/{id}",
+  "GET /api/conversations/{id}/videos",
+  "GET /api/videos/{videoId}",
 ];
 /** Served by the app but, by nature, not an operation of the document it serves. */
 const NOT_IN_SPEC = new Set(["GET /api/openapi.json"]);
 
 /** Routes anyone may call; every other route needs a session (bearer or cookie). */
-const PUBLIC_ROUTES = new Set(["GET /api/config", "GET /healthz", "POST /api/auth/register", "POST /api/auth/login"]);
+const PUBLIC_ROUTES = new Set([
+  "GET /api/config",
+  "GET /healthz",
+  "POST /api/auth/register",
+  "POST /api/auth/login",
+  // tus capability discovery (CORS preflight too): answered before any session is read.
+  "OPTIONS /api/uploads",
+  "OPTIONS /api/uploads/{id}",
+]);
 
 const pairsOf = (spec: Spec) =>
   Object.entries(spec.paths).flatMap(([path, item]) =>

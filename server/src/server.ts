@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Hocuspocus } from "@hocuspocus/server";
 import { serve } from "@hono/node-server";
+import { Cron } from "croner";
 import { createAccess } from "./access.js";
 import { createSessionService } from "./auth/sessions.js";
 import { createConversationService } from "./chat/conversations.js";
@@ -29,12 +30,16 @@ import { conversationRoutes } from "./http/routes/conversations.js";
 import { reportRoutes } from "./http/routes/reports.js";
 import { syncRoutes } from "./http/routes/sync.js";
 import { systemRoutes } from "./http/routes/system.js";
+import { videoRoutes } from "./http/routes/videos.js";
 import { createLogger, type Logger } from "./log.js";
 import { scheduleReportJob } from "./reports/job.js";
 import { RequestLogger, socketEvents } from "./reports/requestLog.js";
 import { ReportService } from "./reports/service.js";
 import { sqliteStorage } from "./storage/sqlite/index.js";
 import type { Storage } from "./storage/types.js";
+import { resolveVideoProbe } from "./videos/inspect.js";
+import { VideoService } from "./videos/service.js";
+import { uploadFiles, uploadRoutes } from "./videos/uploads.js";
 
 /** Request line and headers (Node's default is 16 KiB). */
 const MAX_HEADER_BYTES = 256 * 1024;
@@ -47,6 +52,8 @@ export interface RunningServer {
   logger: Logger;
   /** Weekly reports: tests run the job (`runJob`) on their own clock. */
   reports: ReportService;
+  /** Video uploads: tests run the expiry (`expire`) on their own clock. */
+  videos: VideoService;
   /** Every route the HTTP app serves (method and Hono path), for the OpenAPI check. */
   routes: Array<{ method: string; path: string }>;
   /** Stops accepting, stores every open document, writes the buffered request log, closes the database. */
@@ -113,6 +120,34 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     logger: reportLogger,
   });
   reportRoutes(app, { reports, access, requireAuth });
+
+  const files = uploadFiles(config.dataDir);
+  const videoLogger = logger.child({ module: "videos" });
+  const videos = new VideoService({
+    storage,
+    access,
+    withDocument,
+    writePath,
+    logger: videoLogger,
+    now,
+    maxVideoBytes: config.limits.maxVideoBytes,
+    maxConcurrentUploads: config.maxConcurrentUploads,
+    uploadsPerHour: config.rateLimitUploadsPerHour,
+    uploadExpiryHours: config.uploadExpiryHours,
+    probe: await resolveVideoProbe(config.videoProbe),
+    files,
+  });
+  uploadRoutes(app, {
+    videos,
+    access,
+    requireAuth,
+    directory: files.directory,
+    trustProxy: config.trustProxy,
+    corsOrigins: config.corsOrigins,
+    uploadExpiryHours: config.uploadExpiryHours,
+    logger: videoLogger,
+  });
+  videoRoutes(app, { videos, requireAuth });
   finishApp(app, config.staticDir);
 
   // Weeks completed while the server was down are stored before it serves (DESIGN.md
@@ -145,6 +180,12 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   });
 
   const reportJob = scheduleReportJob({ cron: config.reportCron, timezone: config.reportTz, run: runReportJob, logger: reportLogger });
+  // Unfinished uploads older than UPLOAD_EXPIRY_HOURS go, every quarter hour (finished videos never).
+  const expiryJob = new Cron(
+    "*/15 * * * *",
+    { name: "upload-expiry", protect: true, unref: true, catch: (error) => videoLogger.error({ err: error }, "upload expiry failed") },
+    async () => void (await videos.expire()),
+  );
 
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -159,6 +200,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     hocuspocus,
     logger,
     reports,
+    videos,
     routes: [...new Set(app.routes.filter((r) => r.method !== "ALL" && r.path !== "*").map((r) => `${r.method} ${r.path}`))].map(
       (route) => {
         const [method, path] = route.split(" ") as [string, string];
@@ -168,6 +210,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     close() {
       closing ??= (async () => {
         reportJob.stop();
+        expiryJob.stop();
         const socketsClosed = collab.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();

@@ -12,10 +12,14 @@ export const ERROR_STATUS = {
   forbidden: 403,
   csrf_rejected: 403,
   not_found: 404,
+  method_not_allowed: 405,
   user_not_found: 404,
   week_not_found: 404,
   email_taken: 409,
   message_id_conflict: 409,
+  offset_mismatch: 409,
+  upload_expired: 410,
+  precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
@@ -23,6 +27,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   limit_exceeded: 429,
   internal: 500,
+  not_implemented: 501,
   load_failed: 503,
 } as const;
 

@@ -17,7 +17,7 @@ export {
   WbkError,
   closeEventFor,
 } from "./errors.js";
-export { type Limits, DEFAULT_LIMITS, NAME_MAX, PASSWORD_MIN, PASSWORD_MAX } from "./limits.js";
+export { type Limits, DEFAULT_LIMITS, NAME_MAX, FILENAME_MAX, PASSWORD_MIN, PASSWORD_MAX } from "./limits.js";
 export {
   MESSAGES_KEY,
   READS_KEY,
@@ -37,6 +37,9 @@ export {
   findMessageMap,
   type NewTextMessage,
   appendTextMessage,
+  type NewVideoMessage,
+  appendVideoMessage,
+  setVideoInfo,
   stampMessage,
 } from "./layout.js";
 export {
@@ -61,6 +64,10 @@ export {
   conversationSchema,
   type Conversation,
   videoInfoSchema,
+  videoSchema,
+  type VideoDto,
+  uploadFilenameSchema,
+  uploadFiletypeSchema,
   messageSchema,
   type MessageDto,
   errorSchema,

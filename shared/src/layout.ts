@@ -156,6 +156,32 @@ export function appendTextMessage(doc: Y.Doc, fields: NewTextMessage): MessageMa
   return map;
 }
 
+export interface NewVideoMessage {
+  id: MessageId;
+  authorId: UserId;
+  createdAt: number;
+  video: VideoInfo;
+}
+
+/** Appends a video message (server only: the server writes it when an upload is created). */
+export function appendVideoMessage(doc: Y.Doc, fields: NewVideoMessage): MessageMap {
+  const map: MessageMap = new Y.Map<unknown>();
+  map.set("id", fields.id);
+  map.set("authorId", fields.authorId);
+  map.set("kind", "video");
+  map.set("text", "");
+  map.set("createdAt", fields.createdAt);
+  map.set("reactions", new Y.Map<string>());
+  map.set("video", { ...fields.video });
+  messagesArray(doc).push([map]);
+  return map;
+}
+
+/** Replaces a video message's video object (a plain value: written whole, never merged). */
+export function setVideoInfo(map: MessageMap, video: VideoInfo): void {
+  map.set("video", { ...video });
+}
+
 /** Writes the server's order stamp into a message map (server only). */
 export function stampMessage(map: MessageMap, seq: number, serverTime: number): void {
   map.set("seq", seq);

@@ -21,3 +21,5 @@ export const DEFAULT_LIMITS: Limits = {
 export const NAME_MAX = 100;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
+/** Longest upload file name (most file systems stop at 255). */
+export const FILENAME_MAX = 255;

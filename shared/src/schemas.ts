@@ -4,21 +4,21 @@
  */
 import { z } from "zod";
 import { MESSAGE_ID_PATTERN } from "./ids.js";
-import { DEFAULT_LIMITS, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from "./limits.js";
+import { DEFAULT_LIMITS, FILENAME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from "./limits.js";
 
 /** C0 control characters other than tab, line feed and carriage return (NUL among them). */
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** Characters that take no space: a name made only of these and spaces looks empty. */
 const INVISIBLE = /[\s\u200B-\u200D\u2060\uFEFF]/gu;
 
-const trimmedName = (what: string) =>
+const trimmedName = (what: string, max = NAME_MAX) =>
   z
     .string()
     .transform((s) => s.trim())
     .pipe(
       z
         .string()
-        .max(NAME_MAX, `${what} must be at most ${NAME_MAX} characters`)
+        .max(max, `${what} must be at most ${max} characters`)
         .refine((s) => s.replace(INVISIBLE, "").length > 0, `${what} must not be empty`)
         .refine((s) => s.isWellFormed(), `${what} must be well-formed Unicode`)
         .refine((s) => !CONTROL.test(s) && !/[\n\r\t]/.test(s), `${what} must not contain control characters`),
@@ -91,6 +91,20 @@ export const videoInfoSchema = z.object({
   status: z.enum(["uploading", "ready", "failed"]),
 });
 
+/** A finished video (REST: the conversation's video list). */
+export const videoSchema = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  uploaderId: z.string(),
+  filename: z.string(),
+  mime: z.string(),
+  size: z.number(),
+  durationMs: z.number().nullable(),
+  sha256: z.string(),
+  createdAt: z.string(),
+});
+export type VideoDto = z.infer<typeof videoSchema>;
+
 export const messageSchema = z.object({
   id: z.string(),
   authorId: z.string(),
@@ -126,6 +140,16 @@ export const configSchema = z.object({
     maxBodyBytes: z.number(),
   }),
 });
+
+// ---- upload metadata (tus Upload-Metadata values) ----
+
+/** The name a phone gave the file: shown to people, never part of a path. No line breaks. */
+export const uploadFilenameSchema = trimmedName("filename", FILENAME_MAX);
+/** The type the client claims; may be empty (phones send that). Only logged: content decides. */
+export const uploadFiletypeSchema = z
+  .string()
+  .max(255, "filetype must be at most 255 characters")
+  .refine((s) => !CONTROL.test(s) && !/[\n\r\t]/.test(s), "filetype must not contain control characters");
 
 // ---- request bodies ----
 

@@ -35,8 +35,11 @@ export function createApp(options: {
       onError: (c) =>
         errorResponse(c, new WbkError("payload_too_large", `the body is over ${options.limits.maxBodyBytes} bytes`)),
   });
-  // HTTP sync bodies are Yjs updates with their own, larger limit (routes/sync.ts).
-  app.use("/api/*", (c, next) => (c.req.path.endsWith("/sync") ? next() : jsonLimit(c, next)));
+  // HTTP sync bodies are Yjs updates with their own, larger limit (routes/sync.ts); upload
+  // bytes stream to disk, bounded by their declared Upload-Length (videos/uploads.ts).
+  app.use("/api/*", (c, next) =>
+    c.req.path.endsWith("/sync") || c.req.path.startsWith("/api/uploads") ? next() : jsonLimit(c, next),
+  );
   app.onError((error, c) => errorResponse(c, toWbkError(error, options.logger)));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "cookie", { type: "apiKey", in: "cookie", name: "wbk_session" });

@@ -32,7 +32,15 @@ export function toWbkError(error: unknown, logger: Logger): WbkError {
   return new WbkError("internal", "something went wrong on our side");
 }
 
+/** Seconds a rate-limited client should wait (`details.retryAfterSeconds`), else null. */
+export function retryAfterSeconds(error: WbkError): number | null {
+  const seconds = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return error.status === 429 && typeof seconds === "number" ? seconds : null;
+}
+
 export function errorResponse(c: Context, error: WbkError): Response {
   const body: ErrorBody = error.toBody();
+  const retryAfter = retryAfterSeconds(error);
+  if (retryAfter !== null) c.header("Retry-After", String(retryAfter));
   return c.json(body, error.status);
 }

@@ -2,7 +2,7 @@
  * Storage interfaces (STYLE.md "Storage behind small interfaces"). The SQLite implementations
  * live in ./sqlite; a second backend is a new folder implementing these.
  */
-import type { ConversationId, ReportAction, UserId, WeeklyReport } from "@wbk/shared";
+import type { ConversationId, ReportAction, UserId, VideoId, WeeklyReport } from "@wbk/shared";
 
 export interface UserRecord {
   id: UserId;
@@ -220,6 +220,60 @@ export interface ReportStore {
   compact(before: number): string[];
 }
 
+export type UploadStatus = "uploading" | "ready" | "failed";
+
+export interface UploadRecord {
+  /** The tus upload id; also the video id once it is finished. */
+  id: VideoId;
+  conversationId: ConversationId;
+  userId: UserId;
+  filename: string;
+  /** The type the client claimed (may be empty); content decides the served type. */
+  claimedType: string;
+  size: number;
+  createdAt: number;
+  status: UploadStatus;
+  endedAt: number | null;
+}
+
+export interface VideoRecord {
+  /** Completion order across the server; the listing cursor. */
+  seq: number;
+  id: VideoId;
+  conversationId: ConversationId;
+  uploaderId: UserId;
+  filename: string;
+  /** Decided from the bytes (DESIGN.md: never the name or the claimed type). */
+  mime: string;
+  codec: string | null;
+  size: number;
+  durationMs: number | null;
+  sha256: string;
+  /** When the upload completed. */
+  createdAt: number;
+}
+
+/** Uploads in flight and the videos they became. */
+export interface VideoStore {
+  /**
+   * Records a new upload unless the user already has `maxUnfinished` uploads in flight
+   * (checked and written in one transaction); false when over.
+   */
+  createUpload(upload: Omit<UploadRecord, "status" | "endedAt">, maxUnfinished: number): boolean;
+  upload(id: VideoId): UploadRecord | undefined;
+  /** How many uploads the user created since `since`, and the oldest one's time (the per-hour rate limit). */
+  createdSince(userId: UserId, since: number): { count: number; oldest: number | null };
+  /** Marks an unfinished upload failed; false when it was not unfinished. */
+  fail(id: VideoId, at: number): boolean;
+  /** Marks the upload ready and records the video, in one transaction. */
+  finish(video: Omit<VideoRecord, "seq">): VideoRecord;
+  /** Unfinished uploads created before `before`, oldest first. */
+  unfinishedBefore(before: number): UploadRecord[];
+  video(id: VideoId): VideoRecord | undefined;
+  /** A conversation's videos in completion order after the cursor. */
+  videos(conversationId: ConversationId, afterSeq: number, limit: number): VideoRecord[];
+}
+
 export interface Storage {
   users: UserStore;
   sessions: SessionStore;
@@ -229,6 +283,7 @@ export interface Storage {
   requestLog: RequestLogStore;
   activity: ActivityStore;
   reports: ReportStore;
+  videos: VideoStore;
   /** Runs `fn` in one IMMEDIATE transaction (read-then-write without races). */
   transaction<T>(fn: () => T): T;
   close(): void;

@@ -8,6 +8,7 @@ import { sqliteSessions } from "./sessions.js";
 import { sqliteSnapshots } from "./snapshots.js";
 import { sqliteUpdateLog } from "./updateLog.js";
 import { sqliteUsers } from "./users.js";
+import { sqliteVideos } from "./videos.js";
 
 /** All stores on one SQLite file (`:memory:` for throwaway use). */
 export function sqliteStorage(file: string): Storage {
@@ -21,6 +22,7 @@ export function sqliteStorage(file: string): Storage {
     requestLog: sqliteRequestLog(db),
     activity: sqliteActivity(db),
     reports: sqliteReports(db),
+    videos: sqliteVideos(db),
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   };

@@ -116,4 +116,37 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX users_by_created ON users(created_at);
   CREATE INDEX conversations_by_created ON conversations(created_at, created_by);
   `,
+  /* 3: video uploads and finished videos */ `
+  -- One row per tus upload; the id is the tus upload id (random, never from the client).
+  CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    filename TEXT NOT NULL,
+    claimed_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('uploading', 'ready', 'failed')),
+    ended_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX uploads_by_user ON uploads(user_id, status, created_at);
+  CREATE INDEX uploads_unfinished ON uploads(status, created_at);
+
+  -- Finished videos; seq is the completion order (the listing cursor).
+  CREATE TABLE videos (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE REFERENCES uploads(id),
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    uploader_id TEXT NOT NULL REFERENCES users(id),
+    filename TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    codec TEXT,
+    size INTEGER NOT NULL,
+    duration_ms INTEGER,
+    sha256 TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX videos_by_conversation ON videos(conversation_id, seq);
+  CREATE INDEX videos_for_reports ON videos(created_at, uploader_id, conversation_id, size);
+  `,
 ];
