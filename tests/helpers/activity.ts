@@ -7,6 +7,7 @@ import path from "node:path";
 import { findMessageMap, type AuthResult, type Conversation, type WeeklyReport } from "@wbk/shared";
 import * as Y from "yjs";
 import { startTestServer, type TestServer } from "./server.js";
+import { tusClient } from "./tus.js";
 import { api, type TestUser } from "./users.js";
 
 export const PASSWORD = "correct horse battery";
@@ -130,6 +131,19 @@ export class Activity {
 
   read(when: string, user: TestUser, conversationId: string, seq: number) {
     return this.syncWrite(when, user, conversationId, (doc) => doc.getMap("reads").set(user.user.id, seq));
+  }
+
+  /**
+   * Shares a video over tus: created at `when`, its bytes sent in one PATCH at `finishedAt`.
+   * Returns the final PATCH's status (204, or 415 for what is not a video).
+   */
+  async shareVideo(when: string, finishedAt: string, user: TestUser, conversationId: string, bytes: Uint8Array, filename: string) {
+    const tus = tusClient(this.server.url, user.token);
+    this.clock.at(when);
+    const created = await tus.create(bytes.length, { conversationId, filename, filetype: "" });
+    if (created.status !== 201) throw new Error(`upload: ${created.status} ${created.body}`);
+    this.clock.at(finishedAt);
+    return (await tus.patch(created.headers.get("location") as string, 0, bytes)).status;
   }
 
   /** GET /api/reports/weekly?week=… at the given instant. */

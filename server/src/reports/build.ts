@@ -37,6 +37,7 @@ const WRITES: ReadonlySet<ReportAction> = new Set([
 interface UserTally {
   messages: number;
   videos: number;
+  videoBytes: number;
   apiCalls: Map<string, number>;
   wroteTo: Set<ConversationId>;
   first: number;
@@ -74,7 +75,7 @@ export function buildReport(input: ReportInput): WeeklyReport {
   const tallyOf = (userId: UserId, first: number, last: number): UserTally => {
     let tally = users.get(userId);
     if (!tally) {
-      tally = { messages: 0, videos: 0, apiCalls: new Map(), wroteTo: new Set(), first, last };
+      tally = { messages: 0, videos: 0, videoBytes: 0, apiCalls: new Map(), wroteTo: new Set(), first, last };
       users.set(userId, tally);
     }
     tally.first = Math.min(tally.first, first);
@@ -95,6 +96,7 @@ export function buildReport(input: ReportInput): WeeklyReport {
       const tally = tallyOf(action.userId, action.first, action.last);
       tally.messages += messages;
       tally.videos += videos;
+      tally.videoBytes += action.bytes ?? 0;
       if (action.conversationId && WRITES.has(action.kind)) tally.wroteTo.add(action.conversationId);
     }
     if (action.conversationId) {
@@ -130,8 +132,7 @@ export function buildReport(input: ReportInput): WeeklyReport {
       displayName: user.displayName,
       messages: tally.messages,
       videos: tally.videos,
-      // Upload sizes arrive with the video work; until then no video has bytes to count.
-      videoBytes: 0,
+      videoBytes: tally.videoBytes,
       apiCalls: Object.fromEntries([...tally.apiCalls].sort(([a], [b]) => byKey(a, b))),
       conversations: tally.wroteTo.size,
       firstSeen: formatInstant(tally.first, timezone),

@@ -175,6 +175,8 @@ export interface ActionCount {
   /** Earliest and latest instant of these actions; all in one slice. */
   first: number;
   last: number;
+  /** `video.shared`: the videos' bytes. */
+  bytes?: number;
 }
 
 export interface RequestCount {

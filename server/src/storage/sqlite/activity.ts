@@ -5,9 +5,10 @@ import type { Db } from "./database.js";
 /**
  * Kinds read from update_log.actions (a comma-separated set per accepted update). Each counts
  * the updates that hold it. `message.sent` is not among them: one update can carry many new
- * messages (a phone back from offline), so messages are counted in the messages table.
+ * messages (a phone back from offline), so messages are counted in the messages table; videos
+ * are counted, with their bytes, in the videos table (when they finished uploading).
  */
-const LOGGED_KINDS = ["message.edited", "message.deleted", "video.shared", "reaction.set", "read.updated"] as const;
+const LOGGED_KINDS = ["message.edited", "message.deleted", "reaction.set", "read.updated"] as const;
 const has = (kind: string) => `instr(',' || actions || ',', ',${kind},') > 0`;
 
 interface GroupRow {
@@ -34,6 +35,12 @@ export function sqliteActivity(db: Db): ActivityStore {
     `SELECT author_id AS user_id, conversation_id, COUNT(*) AS n, MIN(server_time) AS first, MAX(server_time) AS last
        FROM messages WHERE server_time ${range}
       GROUP BY author_id, conversation_id, server_time ${slice}`,
+  );
+  const shared = db.prepare<{ from: number; to: number }, GroupRow & { bytes: number }>(
+    `SELECT uploader_id AS user_id, conversation_id, COUNT(*) AS n, SUM(size) AS bytes,
+            MIN(created_at) AS first, MAX(created_at) AS last
+       FROM videos WHERE created_at ${range}
+      GROUP BY uploader_id, conversation_id, created_at ${slice}`,
   );
   const added = db.prepare<{ from: number; to: number }, GroupRow>(
     `SELECT added_by AS user_id, conversation_id, COUNT(*) AS n, MIN(at) AS first, MAX(at) AS last
@@ -82,6 +89,7 @@ export function sqliteActivity(db: Db): ActivityStore {
       });
     }
     for (const row of sent.all(params)) counts.push(toCount("message.sent", row));
+    for (const row of shared.all(params)) counts.push({ ...toCount("video.shared", row), bytes: row.bytes });
     for (const row of added.all(params)) counts.push(toCount("member.added", row));
     for (const row of created.all(params)) counts.push(toCount("conversation.created", row));
     for (const row of registered.all(params)) counts.push(toCount("user.registered", row));
