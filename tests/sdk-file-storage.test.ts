@@ -1,28 +1,21 @@
 /** The Node device store: survives restarts, stays bounded, delivers offline messages once. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { appendTextMessage, listMessages, type MessageId, type UserId } from "@wbk/shared";
 import { createChatClient, fileStorage } from "@wbk/client-sdk/node";
 import * as Y from "yjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startFaultProxy } from "./helpers/faultProxy.js";
 import { useTwoPeople } from "./helpers/fixture.js";
+import { useTempDirs } from "./helpers/tempDirs.js";
 import { api, eventually } from "./helpers/users.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wbk-device-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("wbk-device-");
 
 describe("fileStorage", () => {
   it("stays under twice the encoded document after 1,000 reload-and-send cycles", { timeout: 120_000 }, async () => {
-    const storage = fileStorage(tempDir());
+    const dir = tempDir();
+    const storage = fileStorage(dir);
     let doc = new Y.Doc();
     for (let cycle = 0; cycle < 1000; cycle++) {
       doc = new Y.Doc(); // a reload: a fresh replica from the file
@@ -38,8 +31,8 @@ describe("fileStorage", () => {
       await store.flush();
       await store.close();
     }
-    const [file] = fs.readdirSync(dirs[0]!).filter((f) => f.endsWith(".ydoc"));
-    const size = fs.statSync(path.join(dirs[0]!, file!)).size;
+    const [file] = fs.readdirSync(dir).filter((f) => f.endsWith(".ydoc"));
+    const size = fs.statSync(path.join(dir, file!)).size;
     const encoded = Y.encodeStateAsUpdate(doc).byteLength;
     expect(size).toBeLessThanOrEqual(2 * encoded);
     expect(listMessages(doc).map((m) => m.text).at(-1)).toBe("message number 999");

@@ -19,6 +19,8 @@ import { StatusEmitter } from "./events.js";
 import { Http } from "./http.js";
 import { defaultStorage, type StorageAdapter } from "./storage.js";
 import type { ChatClientEvents, ChatClientOptions, ConnectionState, SyncStatus } from "./types.js";
+import type { VideoUpload } from "./videos/upload.js";
+import { VideoUploads } from "./videos/uploads.js";
 
 /** Failed WebSocket opens in a row before conversations sync over HTTP instead. */
 const FALLBACK_AFTER_FAILED_OPENS = 3;
@@ -26,6 +28,16 @@ const FALLBACK_AFTER_FAILED_OPENS = 3;
 const FALLBACK_AFTER_MS = 10_000;
 /** How often the heartbeat watchdog looks (the bound is heartbeatTimeoutMs plus this). */
 const WATCHDOG_INTERVAL_MS = 250;
+/** Default upload chunk (tus PATCH): a cut costs at most this much again. */
+const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Default size up to which a shared video is copied to the device (survives restarts, uploads when back online). */
+const OFFLINE_QUEUE_MAX_BYTES = 200 * 1024 * 1024;
+/**
+ * An upload request whose bytes stop moving and that gets no answer for this long is given up
+ * and retried from the server's offset (a half-open line never fails by itself). Generous: the
+ * final request waits while the server checks the whole video.
+ */
+const UPLOAD_STALL_MS = 30_000;
 
 export interface LogoutOptions {
   /** Keep this user's conversations on the device (default: delete them). */
@@ -61,6 +73,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
   private failedOpens = 0;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   private signingOut = false;
+  private readonly uploads: VideoUploads;
 
   constructor(options: ChatClientOptions = {}) {
     super();
@@ -87,6 +100,19 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
       timeoutMs: options.requestTimeoutMs ?? 10_000,
       fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
       token: () => this.currentToken(),
+      onSessionRefused: (code) => {
+        if (this.currentUser && !this.signingOut) this.onAuthFailure(code);
+      },
+    });
+    this.uploads = new VideoUploads({
+      baseUrl: this.baseUrl,
+      storage: this.storage,
+      chunkBytes: positive(options.uploadChunkBytes, "uploadChunkBytes") ?? UPLOAD_CHUNK_BYTES,
+      offlineQueueMaxBytes: positive(options.offlineQueueMaxBytes, "offlineQueueMaxBytes", true) ?? OFFLINE_QUEUE_MAX_BYTES,
+      stallMs: UPLOAD_STALL_MS,
+      openFile: options.openFile,
+      token: () => this.currentToken(),
+      limits: () => this.limits,
       onSessionRefused: (code) => {
         if (this.currentUser && !this.signingOut) this.onAuthFailure(code);
       },
@@ -153,9 +179,14 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     }
   }
 
-  /** Signs out; deletes this user's local conversations unless `keepLocalData`. */
+  /**
+   * Signs out; deletes this user's local conversations, queued videos and upload resume entries
+   * unless `keepLocalData` (running uploads are then cancelled on the server too, when it can be
+   * reached).
+   */
   async logout(options: LogoutOptions = {}): Promise<void> {
     const user = this.currentUser;
+    if (!options.keepLocalData) await this.uploads.cancelAll();
     this.signingOut = true;
     try {
       await this.http.request<void>("POST", "/api/auth/logout");
@@ -168,7 +199,10 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     await this.endSession(options.keepLocalData ? "keep" : "delete");
     this.token = null;
     await this.storage.writeMeta(USER_KEY, null);
-    if (user && !options.keepLocalData) await this.storage.clearPrefix(this.storePrefix(user.id));
+    if (user && !options.keepLocalData) {
+      await this.storage.clearPrefix(this.storePrefix(user.id));
+      await this.uploads.forget(user.id);
+    }
   }
 
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
@@ -227,6 +261,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
       http: this.http,
       token: async () => (await this.currentToken()) ?? "",
       limits: () => this.limits,
+      shareVideo: (conversationId, video, options) => this.uploads.share(conversationId, video, options),
       onAuthFailure: (reason) => this.onAuthFailure(reason),
       onClosed: (closedId) => this.open.delete(closedId),
     });
@@ -234,6 +269,14 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     handle.setConnection(this.connection);
     handle.on("status", () => this.emitStatus());
     return handle;
+  }
+
+  /**
+   * The signed-in user's video uploads that have not ended: those shared in this run, and after a
+   * restart the queued ones (restarted at sign-in; a paused one waits for `resume()`).
+   */
+  pendingUploads(): VideoUpload[] {
+    return this.uploads.pending();
   }
 
   /**
@@ -283,6 +326,8 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     } catch {
       // offline: the defaults match the server's unless an operator changed them
     }
+    // Queued videos start again (they wait for the network by themselves).
+    await this.uploads.begin(user.id);
     this.paused = false;
     if (this.socket?.status === "connected") {
       // Signed in again while the socket stayed open: the conversations ask again with the new session.
@@ -293,6 +338,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
   }
 
   private async endSession(local: "keep" | "delete"): Promise<void> {
+    this.uploads.end();
     const handles = [...this.open.values()];
     this.open.clear();
     await Promise.all(handles.map((h) => (local === "delete" ? h.destroy() : Promise.resolve(h.close()))));
@@ -419,6 +465,8 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     if (state === this.connection) return;
     this.connection = state;
     for (const handle of this.open.values()) handle.setConnection(state);
+    // The server answers again: uploads waiting for the network go on now.
+    if (state === "online" || state === "fallback-http") this.uploads.networkBack();
     this.emitStatus();
   }
 
@@ -455,6 +503,15 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
   private storePrefix(userId: string): string {
     return `wbk:${userId}:`;
   }
+}
+
+/** A whole positive number option (or 0 where allowed), or undefined for the default. */
+function positive(value: number | undefined, name: string, zeroAllowed = false): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < (zeroAllowed ? 0 : 1)) {
+    throw new ChatError("validation_failed", `${name} must be a whole number of bytes${zeroAllowed ? "" : " above 0"}`);
+  }
+  return value;
 }
 
 export function createChatClient(options: ChatClientOptions = {}): ChatClient {

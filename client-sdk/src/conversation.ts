@@ -23,7 +23,9 @@ import { StatusEmitter } from "./events.js";
 import type { Http } from "./http.js";
 import { HttpSync } from "./httpSync.js";
 import type { DocumentStore, StorageAdapter } from "./storage.js";
-import type { ChatMessage, ConnectionState, ConversationEvents, DeliveryState, SendOptions, SyncStatus } from "./types.js";
+import type { ChatMessage, ConnectionState, ConversationEvents, DeliveryState, SendOptions, ShareVideoOptions, SyncStatus } from "./types.js";
+import type { VideoInput } from "./videos/source.js";
+import type { VideoUpload } from "./videos/upload.js";
 
 export interface ConversationDeps {
   id: ConversationId;
@@ -35,6 +37,8 @@ export interface ConversationDeps {
   http: Http;
   token: () => Promise<string>;
   limits: () => Limits;
+  /** Starts a video upload to this conversation (the client's upload queue). */
+  shareVideo: (id: ConversationId, video: VideoInput, options: ShareVideoOptions) => Promise<VideoUpload>;
   /** The server refused the session while opening this conversation. */
   onAuthFailure: (reason: string) => void;
   onClosed: (id: ConversationId) => void;
@@ -157,6 +161,19 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       }
     }
     return id;
+  }
+
+  /**
+   * Shares a video: a File/Blob, a stream with `options.size`, a `VideoSource`, or (Node entry) a
+   * file path. Rejects before any request with `payload_too_large` for an empty file or one over
+   * the server's `maxVideoBytes`. Resolves once the upload is under way, and (up to
+   * `offlineQueueMaxBytes`) its copy is on the device: it then survives a restart and uploads
+   * when the network is back. The server adds the video message (status "uploading") to the
+   * conversation when the upload is created; `upload.message` resolves when it is complete.
+   */
+  async shareVideo(video: VideoInput, options: ShareVideoOptions = {}): Promise<VideoUpload> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    return this.deps.shareVideo(this.id, video, options);
   }
 
   /** Waits until the local copy is loaded, also across a reload after a refusal. */

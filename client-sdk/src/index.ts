@@ -1,7 +1,17 @@
 export { createChatClient, ChatClient, type LogoutOptions } from "./client.js";
 export { ConversationHandle } from "./conversation.js";
 export { ChatError } from "./errors.js";
-export { memoryStorage, indexedDbStorage, type StorageAdapter, type DocumentStore } from "./storage.js";
+export {
+  memoryStorage,
+  indexedDbStorage,
+  memoryFiles,
+  indexedDbFiles,
+  type StorageAdapter,
+  type DocumentStore,
+  type FileStore,
+} from "./storage.js";
+export type { VideoUpload } from "./videos/upload.js";
+export type { VideoSource, VideoInput } from "./videos/source.js";
 export type {
   ChatClientEvents,
   ChatClientOptions,
@@ -15,10 +25,18 @@ export type {
   Message,
   MessageId,
   SendOptions,
+  ShareVideoOptions,
+  SharedVideo,
   SyncStatus,
   SdkEvents,
+  UploadProgress,
   User,
   UserId,
+  VideoId,
+  VideoInfo,
+  VideoStatus,
+  VideoUploadEvents,
+  VideoUploadState,
 } from "./types.js";
 
 /** The weekly report's contract, for apps that show reports to admins (the SDK has no report calls). */

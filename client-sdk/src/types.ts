@@ -2,10 +2,12 @@
  * The SDK's public types. Every event the SDK emits is listed in `ChatClientEvents` and
  * `ConversationEvents`; their names are the keys.
  */
-import type { Conversation, Limits, Message, MessageId, User, UserId } from "@wbk/shared";
+import type { Conversation, Limits, Message, MessageId, User, UserId, VideoId, VideoInfo, VideoStatus } from "@wbk/shared";
+import type { ChatError } from "./errors.js";
 import type { StorageAdapter } from "./storage.js";
+import type { VideoSource } from "./videos/source.js";
 
-export type { Conversation, Limits, Message, MessageId, User, UserId };
+export type { Conversation, Limits, Message, MessageId, User, UserId, VideoId, VideoInfo, VideoStatus };
 
 /**
  * How the client reaches the server: over its one WebSocket (`online`), trying to (`connecting`),
@@ -58,12 +60,63 @@ export interface ChatClientOptions {
   heartbeatTimeoutMs?: number;
   /** A REST call that has not answered after this long fails with `network_error`. Default 10000. */
   requestTimeoutMs?: number;
+  /**
+   * Bytes per upload request (tus PATCH). Default 8 MiB: a cut costs at most one chunk again,
+   * and a phone keeps at most one chunk in memory.
+   */
+  uploadChunkBytes?: number;
+  /**
+   * Videos up to this size are copied into the device store when shared, so they upload after a
+   * restart, also when shared offline. Larger ones resume only when the same file is shared
+   * again. Default 200 MiB. Needs a persistent storage with `files`.
+   */
+  offlineQueueMaxBytes?: number;
+  /** Opens a file path for `shareVideo` (the Node entry sets it). */
+  openFile?: (path: string) => Promise<VideoSource>;
 }
 
 export interface SendOptions {
   replyTo?: MessageId;
   /** Your own id for the message (retries with the same id never double it). Default: random. */
   id?: MessageId;
+}
+
+/** Bytes of a video upload: sent so far (the server's offset after a resume) and in all. */
+export interface UploadProgress {
+  bytesSent: number;
+  bytesTotal: number;
+}
+
+export interface ShareVideoOptions {
+  /** Called as bytes go out (also `upload.on("progress")`). */
+  onProgress?: (progress: UploadProgress) => void;
+  /** The name to show; default: the file's name ("video" for a nameless Blob or stream). */
+  filename?: string;
+  /** The MIME type to claim; default: the file's. The server decides by content. */
+  type?: string;
+  /** Required for a stream: its exact size in bytes. */
+  size?: number;
+}
+
+/** The video and its message, once the server has the whole file and found it a video. */
+export interface SharedVideo {
+  videoId: VideoId;
+  messageId: MessageId;
+}
+
+/**
+ * An upload's life: `uploading` ⇄ `waiting` (for the network, a free upload slot or the
+ * rate limit; it resumes by itself) ⇄ `paused` (until `resume()`), then `done`, `failed`
+ * (refused: see the error), `aborted` (by `abort()`), or `stopped` (the client closed or signed
+ * out; a queued upload starts again at the next sign-in on this device).
+ */
+export type VideoUploadState = "uploading" | "waiting" | "paused" | "done" | "failed" | "aborted" | "stopped";
+
+export interface VideoUploadEvents {
+  /** Bytes went out. */
+  progress: UploadProgress;
+  /** The upload changed state; `error` with `failed`. */
+  state: { state: VideoUploadState; error?: ChatError };
 }
 
 export interface ChatClientEvents {
@@ -99,4 +152,5 @@ export type Listener<T> = (payload: T) => void;
 export interface SdkEvents {
   client: ChatClientEvents;
   conversation: ConversationEvents;
+  upload: VideoUploadEvents;
 }

@@ -10,10 +10,13 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import * as Y from "yjs";
-import type { DocumentStore, StorageAdapter } from "../storage.js";
+import type { DocumentStore, FileStore, StorageAdapter } from "../storage.js";
+import { readRange } from "./fileSource.js";
 
 const META_FILE = "meta.json";
 const SUFFIX = ".ydoc";
+/** Where kept files (videos waiting to upload) live, beside the documents. */
+const FILES_DIR = "files";
 
 function record(update: Uint8Array): Buffer {
   const header = Buffer.alloc(4);
@@ -134,9 +137,48 @@ class FileDocumentStore implements DocumentStore {
   }
 }
 
+/** One file per kept file under `dir`, its name URI-encoded; appends are synced to disk. */
+function nodeFiles(dir: string): FileStore {
+  const fileOf = (name: string) => path.join(dir, encodeURIComponent(name));
+  return {
+    async append(name, bytes) {
+      await fsp.mkdir(dir, { recursive: true });
+      const handle = await fsp.open(fileOf(name), "a");
+      try {
+        await handle.write(bytes);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    },
+    async read(name, start, end) {
+      const handle = await fsp.open(fileOf(name), "r");
+      try {
+        return await readRange(handle, start, end);
+      } finally {
+        await handle.close();
+      }
+    },
+    async remove(name) {
+      await fsp.rm(fileOf(name), { force: true });
+    },
+    async list(prefix) {
+      let entries: string[];
+      try {
+        entries = await fsp.readdir(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw error;
+      }
+      return entries.map((entry) => decodeURIComponent(entry)).filter((name) => name.startsWith(prefix));
+    },
+  };
+}
+
 /**
- * Keeps each document in `dir` (created if missing). Documents of different users are
- * different files; `clearPrefix` deletes one user's files at logout.
+ * Keeps each document in `dir` (created if missing), and kept files (videos waiting to upload)
+ * in `dir/files`. Documents of different users are different files; `clearPrefix` deletes one
+ * user's documents at logout.
  */
 export function fileStorage(dir: string): StorageAdapter {
   fs.mkdirSync(dir, { recursive: true });
@@ -163,7 +205,8 @@ export function fileStorage(dir: string): StorageAdapter {
     },
     readMeta: async (key) => (await readMetaObject())[key] ?? null,
     writeMeta(key, value) {
-      metaChain = metaChain.then(async () => {
+      // One failed write must not fail every later one.
+      metaChain = metaChain.catch(() => undefined).then(async () => {
         const meta = await readMetaObject();
         if (value === null) delete meta[key];
         else meta[key] = value;
@@ -171,5 +214,6 @@ export function fileStorage(dir: string): StorageAdapter {
       });
       return metaChain;
     },
+    files: nodeFiles(path.join(dir, FILES_DIR)),
   };
 }

@@ -1,10 +1,12 @@
 /**
- * Node entry: `createChatClient` with the `ws` WebSocket (Node 20 has none built in), and
- * `fileStorage(dir)`, the device store for Node and Electron apps.
+ * Node entry: `createChatClient` with the `ws` WebSocket (Node 20 has none built in) and video
+ * files by path for `shareVideo`, and `fileStorage(dir)`, the device store for Node and
+ * Electron apps.
  */
 import WebSocket from "ws";
 import { createChatClient as createBase, type ChatClient } from "../index.js";
 import type { ChatClientOptions } from "../types.js";
+import { fileSource } from "./fileSource.js";
 
 /**
  * `ws` throws an error event that nobody listens to. The provider drops its listeners before
@@ -20,7 +22,7 @@ class NodeWebSocket extends WebSocket {
 }
 
 export function createChatClient(options: ChatClientOptions = {}): ChatClient {
-  return createBase({ WebSocket: NodeWebSocket, ...options });
+  return createBase({ WebSocket: NodeWebSocket, openFile: fileSource, ...options });
 }
 
 export * from "../index.js";
