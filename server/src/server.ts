@@ -17,6 +17,7 @@ import { documentOpener } from "./chat/documents.js";
 import { createMessageService } from "./chat/messages.js";
 import { createSyncService } from "./chat/sync.js";
 import { authenticateExtension } from "./collab/authenticate.js";
+import { awarenessExtension } from "./collab/awareness.js";
 import { logUpdateExtension } from "./collab/logUpdate.js";
 import { DocumentPersistence } from "./collab/persistDocument.js";
 import { SocketRegistry } from "./collab/sockets.js";
@@ -90,6 +91,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
       authenticateExtension({ sessions, access, sockets, maxDocsPerSocket: config.maxDocsPerSocket }),
       ...persistence.extensions(),
       logUpdateExtension(writePath, logger.child({ module: "logUpdate" })),
+      awarenessExtension(storage),
     ],
   });
   sockets.bind(hocuspocus);

@@ -1,0 +1,108 @@
+/**
+ * Presence states (Hocuspocus awareness) are the server's word: whatever identity a client
+ * puts in its state, the others see the connection's own user; a state announced for a Yjs
+ * client id that belongs to another user is dropped; non-members get nothing.
+ */
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from "@hocuspocus/provider";
+import * as Y from "yjs";
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protocols/awareness";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { writeRawMessage } from "./helpers/doc.js";
+import { useTwoPeople } from "./helpers/fixture.js";
+import { api, eventually, signUp, type TestUser } from "./helpers/users.js";
+
+interface Peer {
+  doc: Y.Doc;
+  provider: HocuspocusProvider;
+  socket: HocuspocusProviderWebsocket;
+  synced: Promise<void>;
+  authFailures: string[];
+}
+
+const peers: Peer[] = [];
+afterEach(() => {
+  for (const peer of peers.splice(0)) {
+    peer.provider.destroy();
+    peer.socket.destroy();
+  }
+});
+
+describe("presence as the server vouches for it", () => {
+  const cast = useTwoPeople();
+  let cleo: TestUser;
+  let outsider: TestUser;
+  beforeAll(async () => {
+    cleo = await signUp(cast.server.url, "Cleo");
+    outsider = await signUp(cast.server.url, "Olaf");
+    const added = await api(cast.server.url, "POST", `/api/conversations/${cast.conversationId}/members`, {
+      token: cast.ann.token,
+      body: { userId: cleo.user.id },
+    });
+    expect(added.status).toBe(200);
+  });
+
+  function join(user: TestUser): Peer {
+    const socket = new HocuspocusProviderWebsocket({
+      url: `ws://127.0.0.1:${cast.server.running.port}/collab`,
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    const doc = new Y.Doc();
+    const provider = new HocuspocusProvider({ websocketProvider: socket, name: `conversation:${cast.conversationId}`, document: doc, token: user.token });
+    const peer: Peer = { doc, provider, socket, authFailures: [], synced: new Promise((resolve) => provider.on("synced", () => resolve())) };
+    provider.on("authenticationFailed", ({ reason }: { reason: string }) => peer.authFailures.push(reason));
+    provider.attach();
+    peers.push(peer);
+    return peer;
+  }
+
+  /** The presence states a peer sees from others, by client id. */
+  const seen = (peer: Peer) => new Map([...peer.provider.awareness!.getStates()].filter(([clientId]) => clientId !== peer.doc.clientID));
+
+  it("rewrites the identity in a state to the connection's user", async () => {
+    const ann = join(cast.ann);
+    const ben = join(cast.ben);
+    await Promise.all([ann.synced, ben.synced]);
+    ann.provider.awareness!.setLocalState({ user: { id: cast.ben.user.id, displayName: "Ben (not really)" }, typing: true });
+    await eventually(() =>
+      expect(seen(ben).get(ann.doc.clientID)).toEqual({ user: { id: cast.ann.user.id, displayName: "Ann" }, typing: true }),
+    );
+  });
+
+  it("drops a state announced for another user's client id, and keeps that user's own", async () => {
+    const ann = join(cast.ann);
+    const ben = join(cast.ben);
+    const cleoPeer = join(cleo);
+    await Promise.all([ann.synced, ben.synced, cleoPeer.synced]);
+    // Ben writes, so his client id is bound to him in the update log.
+    writeRawMessage(ben.doc, "ben-presence-1", cast.ben.user.id, "hello");
+    await eventually(async () => {
+      const listed = await api<{ messages: Array<{ id: string }> }>(cast.server.url, "GET", `/api/conversations/${cast.conversationId}/messages`, {
+        token: cleo.token,
+      });
+      expect(listed.body.messages.map((m) => m.id)).toContain("ben-presence-1");
+    });
+    ben.provider.awareness!.setLocalState({ typing: false });
+    await eventually(() => expect(seen(cleoPeer).get(ben.doc.clientID)).toEqual({ typing: false, user: { id: cast.ben.user.id, displayName: "Ben" } }));
+
+    // Ann announces a state under Ben's client id (a newer clock, so it would win if relayed).
+    const forger = new Awareness(new Y.Doc());
+    forger.clientID = ben.doc.clientID;
+    forger.setLocalState(null);
+    for (let i = 0; i < 5; i++) forger.setLocalState({ typing: true, text: `forged ${i}` });
+    applyAwarenessUpdate(ann.provider.awareness!, encodeAwarenessUpdate(forger, [ben.doc.clientID]), "forger");
+    // And one of her own after it, so Cleo has seen Ann's frame when the check runs.
+    ann.provider.awareness!.setLocalState({ typing: true });
+    await eventually(() => expect(seen(cleoPeer).get(ann.doc.clientID)).toEqual({ typing: true, user: { id: cast.ann.user.id, displayName: "Ann" } }));
+    expect(seen(cleoPeer).get(ben.doc.clientID)).toEqual({ typing: false, user: { id: cast.ben.user.id, displayName: "Ben" } });
+  });
+
+  it("a non-member is refused the document and sees no one", async () => {
+    const ann = join(cast.ann);
+    await ann.synced;
+    ann.provider.awareness!.setLocalState({ typing: true });
+    const olaf = join(outsider);
+    await eventually(() => expect(olaf.authFailures).toEqual(["forbidden"]));
+    expect(seen(olaf).size).toBe(0);
+  });
+});
