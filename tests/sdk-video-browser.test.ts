@@ -2,8 +2,8 @@
  * `shareVideo` in real Chromium through the SDK's main entry (the browser build of tus-js-client,
  * XMLHttpRequest with the session cookie, WebCrypto, IndexedDB): a File uploads, and a video
  * shared offline is kept in IndexedDB and uploads from a new page once the network is back.
- * The page is any page of the server's origin with the SDK bundled in by Vite (the demo page has
- * no video UI to drive).
+ * The page is any page of the server's origin with the SDK bundled in by Vite, so the SDK is
+ * tested on its own; tests/browser-video.test.ts drives the demo page's video UI.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";

@@ -31,6 +31,24 @@ export function formatClock(date: Date): string {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
+/** A byte count for people: "333.5 KB" (powers of 1000, like file managers on phones). */
+export function formatBytes(n: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A video's length as m:ss ("0:05", "75:00"), rounded to the second. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
 /**
  * What a message says, as nodes for `append`/`replaceChildren`; videos and deletions get a
  * stand-in. Where the page adds words of its own around the user's text (a video's file name
@@ -41,7 +59,8 @@ export function messageBody(message: ChatMessage): (Node | string)[] {
   if (message.deleted) return ["Message deleted"];
   if (message.kind === "video") {
     const name = isolate(message.video?.filename ?? "video");
-    return message.text ? ["🎬 ", name, ": ", isolate(message.text)] : ["🎬 ", name];
+    // Words, not an emoji: without an emoji font (many Linux desktops) 🎬 shows as a box.
+    return message.text ? ["Video: ", name, " – ", isolate(message.text)] : ["Video: ", name];
   }
   return [message.text];
 }

@@ -3,6 +3,7 @@
  * signed-in shell. Everything goes through the SDK's public entry point.
  */
 import { createChatClient } from "@wbk/client-sdk";
+import { clientOptionsFromAddress } from "./client-options.js";
 import { errorMessage, type View } from "./dom.js";
 import { rememberConversation } from "./location.js";
 import { forgetConversations } from "./saved-conversations.js";
@@ -26,7 +27,7 @@ if ("serviceWorker" in navigator) {
   });
 }
 
-const client = createChatClient();
+const client = createChatClient(clientOptionsFromAddress(location.search));
 const root = document.querySelector<HTMLElement>("#app")!;
 let screen: View | null = null;
 let signedIn = false;

@@ -2,6 +2,8 @@
 import type { ChatClient, ChatMessage, Conversation } from "@wbk/client-sdk";
 import { el, errorMessage, isolatedList, reconcile, setContent, showError, type View } from "../dom.js";
 import { DELIVERY, formatClock, memberNames, messageBody, messageTime } from "../format.js";
+import { uploadsView } from "./uploads.js";
+import { renderVideo } from "./video.js";
 
 /** Within this many pixels of the end the reader counts as "at the bottom" and is kept there. */
 const STICK_PX = 80;
@@ -35,9 +37,10 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     "aria-label": "Message",
     enterkeyhint: "send",
   });
-  const form = el(
-    "form",
-    { class: "composer" },
+  const form = el("form", { class: "composer" });
+  const uploads = uploadsView(client, handle, { onError: (message) => showError(form, "form-error", message) });
+  form.append(
+    uploads.attach,
     composer,
     el("button", { type: "submit", class: "primary", "data-testid": "send" }, "Send"),
   );
@@ -59,6 +62,7 @@ export function chatView(client: ChatClient, conversation: Conversation, options
       ),
     ),
     log,
+    uploads.element,
     form,
   );
 
@@ -92,7 +96,10 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     time.dateTime = date.toISOString();
     time.title = date.toLocaleString();
     time.textContent = formatClock(date);
-    setContent(row.querySelector<HTMLElement>(".text")!, messageBody(message));
+    const text = row.querySelector<HTMLElement>(".text")!;
+    // A video's name and state are in its own block; the text line keeps only its caption.
+    const video = renderVideo(row, message, text);
+    setContent(text, video ? [message.text] : messageBody(message));
     renderDelivery(row, own ? message.delivery : undefined);
     return row;
   }
@@ -158,6 +165,7 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     dispose() {
       off();
       resizes.disconnect();
+      uploads.dispose();
     },
   };
 }

@@ -6,6 +6,7 @@
  * the buckets of the charts are that zone's days and hours too.
  */
 import { el, errorMessage, isolate, showError, type View } from "../dom.js";
+import { formatBytes } from "../format.js";
 import {
   DAYS,
   REPORT_ACTIONS,
@@ -164,7 +165,7 @@ function renderReport(report: WeeklyReport): HTMLElement[] {
           el(
             "dd",
             { "data-total": key, "data-value": String(value), title: key === "videoBytes" ? `${count(value)} bytes` : undefined },
-            key === "videoBytes" ? bytes(value) : count(value),
+            key === "videoBytes" ? formatBytes(value) : count(value),
           ),
         );
       }),
@@ -217,7 +218,7 @@ function usersTable(users: readonly ReportUser[]): HTMLElement {
           el("th", { scope: "row", class: "cut", "data-col": "displayName", title: user.displayName }, isolate(user.displayName)),
           el("td", { class: "cut", "data-col": "email", title: user.email }, isolate(user.email)),
           numberCell("messages", user.messages),
-          numberCell("videos", user.videos, user.videoBytes > 0 ? `${bytes(user.videoBytes)}` : undefined),
+          numberCell("videos", user.videos, user.videoBytes > 0 ? formatBytes(user.videoBytes) : undefined),
           numberCell("apiCalls", callTotal, calls.map(([route, n]) => `${route}: ${n}`).join("\n") || undefined),
           numberCell("conversations", user.conversations),
           timeCell("firstSeen", user.firstSeen),
@@ -317,17 +318,6 @@ function svgEl(tag: string, attrs: Record<string, string>, text?: string): SVGEl
 const numbers = new Intl.NumberFormat();
 function count(n: number): string {
   return numbers.format(n);
-}
-
-function bytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** "2026-03-02 14:05" of an ISO time with offset: the wall clock of the report's zone. */
