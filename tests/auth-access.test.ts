@@ -840,12 +840,8 @@ describe("session expiry (SESSION_TTL_SECONDS=1)", () => {
   });
 });
 
-/**
- * DESIGN.md behaviours the current routes should show ("Errors": csrf_rejected, rate_limited;
- * "Configuration": RATE_LIMIT_AUTH_PER_MIN, RATE_LIMIT_MESSAGES_PER_MIN). The server did not
- * have them when this was written, so these failed then; they are not skipped on purpose.
- */
 // ---- the /collab socket ----
+// (csrf_rejected and the rate limits have their own files: security-sessions, rate-limits.)
 
 interface SocketProbe {
   socket: HocuspocusProviderWebsocket;
@@ -1078,6 +1074,11 @@ describe("the /collab socket when a session expires (SESSION_TTL_SECONDS=2)", ()
 
     await eventually(() => expect(socket.disconnects).toEqual([{ code: 4401, reason: "session_expired" }]), 10_000);
     expect(closedAt).toBeGreaterThanOrEqual(deadline);
+    // At once: by the session's own timer, not the 10 s ping beat (the end read now includes
+    // any slide the socket's sign-in gave it).
+    const end = (server.running.storage.sessions.get(sessionIdOf(ann.token)) as { expiresAt: number }).expiresAt;
+    expect(closedAt - end).toBeGreaterThanOrEqual(0);
+    expect(closedAt - end).toBeLessThan(500);
     expectError(await api(server.url, "GET", "/api/me", { token: ann.token }), 401, "session_expired", "this session has expired; sign in again");
   });
 });

@@ -99,8 +99,9 @@ describe("SDK local store", () => {
     await benClient.me();
     const benChat = benClient.conversation(cast.conversationId);
     await eventually(() => expect(benChat.messages).toHaveLength(3));
+    // One database per user and conversation; the meta and the video file store are shared, their keys per user.
     expect(await databaseNames()).toEqual(
-      [`wbk:${cast.ann.user.id}:${cast.conversationId}`, `wbk:${cast.ben.user.id}:${cast.conversationId}`, "wbk-meta"].sort(),
+      [`wbk:${cast.ann.user.id}:${cast.conversationId}`, `wbk:${cast.ben.user.id}:${cast.conversationId}`, "wbk-files", "wbk-meta"].sort(),
     );
 
     // Ben keeps his data on logout when asked; Ann's logout deletes hers.
@@ -109,6 +110,6 @@ describe("SDK local store", () => {
     const annAgain = createChatClient({ baseUrl: cast.server.url, getToken: () => cast.ann.token, storage });
     await annAgain.me();
     await annAgain.logout();
-    expect(await databaseNames()).toEqual([`wbk:${cast.ben.user.id}:${cast.conversationId}`, "wbk-meta"].sort());
+    expect(await databaseNames()).toEqual([`wbk:${cast.ben.user.id}:${cast.conversationId}`, "wbk-files", "wbk-meta"].sort());
   });
 });

@@ -10,21 +10,10 @@ import type { ChatClient, ConversationHandle } from "@wbk/client-sdk";
 import { describe, expect, it } from "vitest";
 import { startFaultProxy, type FaultProxy } from "./helpers/faultProxy.js";
 import { useTwoPeople } from "./helpers/fixture.js";
+import { seededRandom as random, seedFrom } from "./helpers/random.js";
 import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SEED = Number(process.env.WBK_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = seedFrom("WBK_SOAK_SEED");
 const ITERATIONS = Number(process.env.WBK_SOAK_ITERATIONS ?? 2000);
 const DURATION_MS = Number(process.env.WBK_SOAK_MS ?? 40_000);
 

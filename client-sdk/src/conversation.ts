@@ -8,6 +8,7 @@ import {
   checkMessageText,
   documentName,
   fromBase64Url,
+  MESSAGE_ID_PATTERN,
   listMessages,
   parseStatelessMessage,
   randomId,
@@ -56,6 +57,8 @@ const AUTH_REASONS = new Set(["session_expired", "session_revoked", "unauthentic
 const UPDATE_OVERHEAD_BYTES = 512;
 /** How long to wait before asking again for a document the server could not load. */
 const LOAD_RETRY_MS = 1000;
+/** Wait after a `rate_limited` close that came without the server's stateless hint (an older server). */
+const RATE_LIMIT_RETRY_MS = 10_000;
 
 export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   readonly id: ConversationId;
@@ -67,6 +70,8 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   private loaded!: Promise<void>;
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The wait the server named just before closing this document with `rate_limited`. */
+  private rateLimitedForMs: number | null = null;
   /** Set while the client syncs over HTTP because the WebSocket path is blocked. */
   private httpSync: HttpSync | null = null;
   private fallback = false;
@@ -143,8 +148,8 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
    */
   async send(text: string, options: SendOptions = {}): Promise<MessageId> {
     if (this.closed) throw new ChatError("closed", "this conversation is closed");
-    const problem = this.problemWith(text);
-    if (problem) throw new ChatError("validation_failed", problem, 400, [{ path: "text", message: problem }]);
+    const problem = this.problemWith({ text, id: options.id, replyTo: options.replyTo });
+    if (problem) throw new ChatError("validation_failed", problem.message, 400, [problem]);
     const id = (options.id ?? randomId()) as MessageId;
     await this.settled();
     if (this.own.has(id) || this.current.some((m) => m.id === id)) {
@@ -224,6 +229,7 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
           this.emit("synced", {});
         },
         onRefused: (code) => this.handleRefusal(code),
+        onRateLimited: (retryAfterSeconds) => this.emit("rate-limited", { retryAfterSeconds }),
       });
     });
   }
@@ -274,6 +280,8 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       if (message?.type === "stored") {
         this.markStored(message.sv);
         this.markSynced();
+      } else if (message?.type === "rate_limited") {
+        this.rateLimitedForMs = message.retryAfterSeconds * 1000;
       }
     });
     provider.on("authenticationFailed", ({ reason }: { reason: string }) => {
@@ -294,11 +302,14 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
     if (AUTH_REASONS.has(reason)) {
       this.deps.onAuthFailure(reason);
     } else if (reason === "load_failed") {
-      provider.detach();
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        if (provider === this.provider && !this.closed) provider.attach();
-      }, LOAD_RETRY_MS);
+      this.reattachAfter(provider, LOAD_RETRY_MS);
+    } else if (reason === "rate_limited") {
+      // Too many messages this minute: the update was refused unapplied. The messages stay
+      // pending here; the sync on reattaching sends them, once, when the server takes them again.
+      const waitMs = this.rateLimitedForMs ?? RATE_LIMIT_RETRY_MS;
+      this.rateLimitedForMs = null;
+      this.emit("rate-limited", { retryAfterSeconds: Math.ceil(waitMs / 1000) });
+      this.reattachAfter(provider, waitMs);
     } else if (reason === "update_refused" || reason === "payload_too_large") {
       this.emit("refused", { reason });
       void this.recoverFromRefusal();
@@ -309,13 +320,22 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
     }
   }
 
+  /** Leaves the document on the socket now and asks for it again after `ms`. */
+  private reattachAfter(provider: HocuspocusProvider, ms: number): void {
+    provider.detach();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (provider === this.provider && !this.closed) provider.attach();
+    }, ms);
+  }
+
   /**
    * DESIGN.md "Refusal": drop the local copy, load the conversation afresh under a new client
    * id, and write the still-pending valid messages again with the same ids.
    */
   private recoverFromRefusal(): void {
     const pending = listMessages(this.doc).filter(
-      (m) => m.authorId === this.deps.userId && m.seq === undefined && m.kind === "text" && this.problemWith(m.text) === null,
+      (m) => m.authorId === this.deps.userId && m.seq === undefined && m.kind === "text" && this.problemWith(m) === null,
     );
     const previous = this.loaded;
     // Replaced at once, so a send() from now on waits for the new copy instead of writing
@@ -343,14 +363,28 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
     })();
   }
 
-  /** Why the server would refuse this text (the limits of GET /api/config), or null. */
-  private problemWith(text: string): string | null {
+  /**
+   * Why the server would refuse this message (the limits of GET /api/config), or null. Checked
+   * before the local write: a refused update costs a reload, and a message the server can never
+   * take would be re-sent after every one.
+   */
+  private problemWith(message: {
+    text: string;
+    id?: string | undefined;
+    replyTo?: string | undefined;
+  }): { path: string; message: string } | null {
     const limits = this.deps.limits();
-    const problem = checkMessageText(text, limits.maxMessageChars);
-    if (problem) return problem;
+    const problem = checkMessageText(message.text, limits.maxMessageChars);
+    if (problem) return { path: "text", message: problem };
     // The update carries the text as UTF-8 plus the message's other fields.
-    if (new TextEncoder().encode(text).byteLength + UPDATE_OVERHEAD_BYTES > limits.maxUpdateBytes) {
-      return `text must be at most ${limits.maxUpdateBytes - UPDATE_OVERHEAD_BYTES} bytes`;
+    if (new TextEncoder().encode(message.text).byteLength + UPDATE_OVERHEAD_BYTES > limits.maxUpdateBytes) {
+      return { path: "text", message: `text must be at most ${limits.maxUpdateBytes - UPDATE_OVERHEAD_BYTES} bytes` };
+    }
+    for (const path of ["id", "replyTo"] as const) {
+      const value: unknown = message[path];
+      if (value !== undefined && (typeof value !== "string" || !MESSAGE_ID_PATTERN.test(value))) {
+        return { path, message: `${path} must be 1-64 characters of A-Z a-z 0-9 _ -` };
+      }
     }
     return null;
   }

@@ -16,6 +16,8 @@ export interface HttpSyncCallbacks {
   onSynced(): void;
   /** The server refused a call for good (`update_refused`, `forbidden`, a dead session…). */
   onRefused(code: string): void;
+  /** The server took no more messages for now; the push is retried after that many seconds. */
+  onRateLimited(retryAfterSeconds: number): void;
 }
 
 /** Origin of updates applied from HTTP pulls (so they are not pushed straight back). */
@@ -31,6 +33,19 @@ function lacksSome(server: Map<number, number>, doc: Y.Doc): boolean {
     if ((server.get(client) ?? 0) < clock) return true;
   }
   return false;
+}
+
+/** Exponential backoff with jitter after `failures` failed calls in a row. */
+function backoff(failures: number): number {
+  const cap = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures);
+  return RETRY_MIN_MS + Math.random() * (cap - RETRY_MIN_MS);
+}
+
+/** The wait a `429 rate_limited` answer names (`details.retryAfterSeconds`, as `Retry-After`), or null. */
+function retryAfterOf(error: unknown): number | null {
+  if (!(error instanceof ChatError) || error.code !== "rate_limited") return null;
+  const seconds = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === "number" && seconds > 0 ? seconds : null;
 }
 
 export class HttpSync {
@@ -96,8 +111,14 @@ export class HttpSync {
         if (this.stopped) return;
         this.dirty = true;
         if (this.fatal(error)) return;
+        const retryAfterSeconds = retryAfterOf(error);
+        if (retryAfterSeconds !== null) {
+          this.callbacks.onRateLimited(retryAfterSeconds);
+          await this.sleep(retryAfterSeconds * 1000);
+          continue;
+        }
         failures += 1;
-        await this.sleep(failures);
+        await this.sleep(backoff(failures));
       }
     }
   }
@@ -121,7 +142,7 @@ export class HttpSync {
       } catch (error) {
         if (this.stopped || this.fatal(error)) return;
         failures += 1;
-        await this.sleep(failures);
+        await this.sleep(backoff(failures));
       }
     }
   }
@@ -136,9 +157,7 @@ export class HttpSync {
     return false;
   }
 
-  private sleep(failures: number): Promise<void> {
-    const cap = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures);
-    const delay = RETRY_MIN_MS + Math.random() * (cap - RETRY_MIN_MS);
+  private sleep(delay: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, delay);
       this.abort.signal.addEventListener("abort", () => {

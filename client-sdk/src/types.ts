@@ -142,6 +142,12 @@ export interface ConversationEvents {
    * copy, reloaded the conversation and wrote its still-pending valid messages again.
    */
   refused: { reason: string };
+  /**
+   * The server took no more new messages from this user for now (`rate_limited`,
+   * RATE_LIMIT_MESSAGES_PER_MIN): this device's unsent messages stay pending and go out by
+   * themselves after `retryAfterSeconds`.
+   */
+  "rate-limited": { retryAfterSeconds: number };
   /** The server closed this conversation for this device (e.g. `forbidden` after removal). */
   closed: { reason: string };
 }

@@ -26,8 +26,11 @@ export interface ServerConfig {
   reportTz: string;
   reportCron: string;
   retentionDays: number | null;
+  /** Sign-up, sign-in and password attempts a minute, per address and per account; stops password guessing. 0 = off. */
   rateLimitAuthPerMin: number;
+  /** New messages a minute per user, on every path; stops one account flooding conversations. 0 = off. */
   rateLimitMessagesPerMin: number;
+  /** Uploads a user may start an hour; stops one account filling the disk. 0 = off. */
   rateLimitUploadsPerHour: number;
   videoProbe: "ffprobe" | "structure" | null;
   metricsToken: string | null;

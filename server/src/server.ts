@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Hocuspocus } from "@hocuspocus/server";
 import { serve } from "@hono/node-server";
+import type { UserId } from "@wbk/shared";
 import { Cron } from "croner";
 import { createAccess } from "./access.js";
 import { createSessionService } from "./auth/sessions.js";
@@ -26,6 +27,7 @@ import { WritePath } from "./collab/writePath.js";
 import type { ServerConfig } from "./config.js";
 import { createApp, finishApp } from "./http/app.js";
 import { createAuthGuard } from "./http/context.js";
+import { createOriginPolicy } from "./http/crossOrigin.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { conversationRoutes } from "./http/routes/conversations.js";
 import { reportRoutes } from "./http/routes/reports.js";
@@ -33,6 +35,7 @@ import { syncRoutes } from "./http/routes/sync.js";
 import { systemRoutes } from "./http/routes/system.js";
 import { videoRoutes } from "./http/routes/videos.js";
 import { createLogger, type Logger } from "./log.js";
+import { RateLimits } from "./rateLimit.js";
 import { scheduleReportJob } from "./reports/job.js";
 import { RequestLogger, socketEvents } from "./reports/requestLog.js";
 import { ReportService } from "./reports/service.js";
@@ -55,6 +58,8 @@ export interface RunningServer {
   reports: ReportService;
   /** Video uploads: tests run the expiry (`expire`) on their own clock. */
   videos: VideoService;
+  /** Live sockets: tests run the session-end check (`sweep`) on their own clock. */
+  sockets: SocketRegistry;
   /** Every route the HTTP app serves (method and Hono path), for the OpenAPI check. */
   routes: Array<{ method: string; path: string }>;
   /** Stops accepting, stores every open document, writes the buffered request log, closes the database. */
@@ -66,6 +71,13 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   fs.mkdirSync(config.dataDir, { recursive: true });
   const storage = sqliteStorage(path.join(config.dataDir, "wbk.sqlite"));
   const now = config.now ?? Date.now;
+  const rateLimits = new RateLimits({
+    authPerMin: config.rateLimitAuthPerMin,
+    messagesPerMin: config.rateLimitMessagesPerMin,
+    now,
+    logger: logger.child({ module: "rateLimit" }),
+  });
+  const admitMessages = (userId: UserId, count: number) => rateLimits.admitMessages(userId, count);
 
   const sessions = createSessionService(storage.sessions, { ttlSeconds: config.sessionTtlSeconds, now });
   const access = createAccess(storage, config.adminEmails);
@@ -75,6 +87,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     storage,
     limits: config.limits,
     isAdmin: (userId) => access.isAdmin(userId),
+    admitMessages,
     logger: logger.child({ module: "writePath" }),
     now,
   });
@@ -99,15 +112,16 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
 
   const withDocument = documentOpener(hocuspocus);
   const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
-  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog, now });
+  const origins = createOriginPolicy({ corsOrigins: config.corsOrigins, trustProxy: config.trustProxy });
+  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog, now, origins });
   systemRoutes(app, {
     limits: config.limits,
     health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),
   });
-  authRoutes(app, { storage, sessions, sockets, requireAuth, trustProxy: config.trustProxy, now });
+  authRoutes(app, { storage, sessions, sockets, requireAuth, rateLimits, trustProxy: config.trustProxy, now });
   conversationRoutes(app, {
     conversations: createConversationService({ storage, access, sockets, now }),
-    messages: createMessageService({ withDocument, writePath, access, now }),
+    messages: createMessageService({ withDocument, writePath, access, admitMessages, now }),
     requireAuth,
     limits: config.limits,
   });
@@ -145,7 +159,6 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     requireAuth,
     directory: files.directory,
     trustProxy: config.trustProxy,
-    corsOrigins: config.corsOrigins,
     uploadExpiryHours: config.uploadExpiryHours,
     logger: videoLogger,
   });
@@ -175,9 +188,10 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     hocuspocus,
     sockets,
     maxUpdateBytes: config.limits.maxUpdateBytes,
-    // Session expiry is checked on this beat too, so short test TTLs are noticed quickly.
-    pingIntervalMs: Math.max(200, Math.min(10_000, (config.sessionTtlSeconds * 1000) / 4)),
+    // Sessions end on their own timer (SocketRegistry); this beat re-checks them after clock jumps.
+    pingIntervalMs: 10_000,
     heartbeatIntervalMs: 2000,
+    origins,
     logger: logger.child({ module: "collab" }),
   });
 
@@ -203,6 +217,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     logger,
     reports,
     videos,
+    sockets,
     routes: [...new Set(app.routes.filter((r) => r.method !== "ALL" && r.path !== "*").map((r) => `${r.method} ${r.path}`))].map(
       (route) => {
         const [method, path] = route.split(" ") as [string, string];

@@ -44,6 +44,7 @@ export {
 } from "./layout.js";
 export {
   type StoredMessage,
+  type RateLimitedMessage,
   type StatelessMessage,
   parseStatelessMessage,
   toBase64Url,

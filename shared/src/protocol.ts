@@ -7,19 +7,24 @@ export interface StoredMessage {
   sv: string;
 }
 
-export type StatelessMessage = StoredMessage;
+/**
+ * Sent to the writer just before its document is closed with 4429 `rate_limited`
+ * (RATE_LIMIT_MESSAGES_PER_MIN): when the refused messages may go out again.
+ */
+export interface RateLimitedMessage {
+  type: "rate_limited";
+  retryAfterSeconds: number;
+}
+
+export type StatelessMessage = StoredMessage | RateLimitedMessage;
 
 export function parseStatelessMessage(payload: string): StatelessMessage | null {
   try {
     const value: unknown = JSON.parse(payload);
-    if (
-      value !== null &&
-      typeof value === "object" &&
-      (value as { type?: unknown }).type === "stored" &&
-      typeof (value as { sv?: unknown }).sv === "string"
-    ) {
-      return value as StoredMessage;
-    }
+    if (value === null || typeof value !== "object") return null;
+    const message = value as { type?: unknown; sv?: unknown; retryAfterSeconds?: unknown };
+    if (message.type === "stored" && typeof message.sv === "string") return value as StoredMessage;
+    if (message.type === "rate_limited" && typeof message.retryAfterSeconds === "number") return value as RateLimitedMessage;
   } catch {
     // not ours
   }

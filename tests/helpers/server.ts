@@ -12,13 +12,21 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Sign-in and message rate limits are off unless `env` sets them: the suites sign up and write
+ * far faster from 127.0.0.1 than people do. `logs` receives the server's log lines (JSON).
+ */
 export async function startTestServer(
   env: Record<string, string> = {},
   overrides: Partial<ServerConfig> = {},
+  options: { logs?: Parameters<typeof createLogger>[1] } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wbk-test-"));
-  const config = loadConfig({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env }, { storeDebounceMs: 200, ...overrides });
-  const logger = createLogger(config.logLevel);
+  const config = loadConfig(
+    { PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", RATE_LIMIT_AUTH_PER_MIN: "0", RATE_LIMIT_MESSAGES_PER_MIN: "0", ...env },
+    { storeDebounceMs: 200, ...overrides },
+  );
+  const logger = createLogger(config.logLevel, options.logs);
   const server: TestServer = {
     url: "",
     dataDir,

@@ -12,6 +12,8 @@ export interface SessionOptions {
   now?: () => number;
 }
 
+export type SessionStatus = { state: "live"; msLeft: number } | { state: "session_expired" | "session_revoked" };
+
 export interface ValidSession {
   session: SessionRecord;
   /** true when this validation pushed the expiry forward (the cookie should be re-sent). */
@@ -61,11 +63,15 @@ export function createSessionService(store: SessionStore, options: SessionOption
       return { session, extended: false };
     },
 
-    /** The session's current state without extending it (used by the socket sweep). */
-    status(sessionId: string): "live" | "session_expired" | "session_revoked" {
+    /**
+     * The session's state without extending it, for sockets already open: how long a live one
+     * has left, so its sockets can be cut the moment it ends.
+     */
+    status(sessionId: string): SessionStatus {
       const session = store.get(sessionId);
-      if (!session || session.revokedAt !== null) return "session_revoked";
-      return now() >= session.expiresAt ? "session_expired" : "live";
+      if (!session || session.revokedAt !== null) return { state: "session_revoked" };
+      const msLeft = session.expiresAt - now();
+      return msLeft > 0 ? { state: "live", msLeft } : { state: "session_expired" };
     },
 
     revoke(sessionId: string): void {

@@ -24,7 +24,14 @@ export interface MessagePage {
   next: number | null;
 }
 
-export function createMessageService(deps: { withDocument: WithDocument; writePath: WritePath; access: Access; now?: () => number }) {
+export function createMessageService(deps: {
+  withDocument: WithDocument;
+  writePath: WritePath;
+  access: Access;
+  /** Throws `rate_limited` when the user may post no more messages now (RATE_LIMIT_MESSAGES_PER_MIN). */
+  admitMessages?: (userId: UserId, count: number) => void;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   const { withDocument } = deps;
 
@@ -65,6 +72,8 @@ export function createMessageService(deps: { withDocument: WithDocument; writePa
       return withDocument(conversationId, userId, (document) => {
         const existing = findMessageMap(document, input.id);
         if (!existing) {
+          // Counted only when it is new: the same post again (a retry) answers unchanged, free.
+          deps.admitMessages?.(userId, 1);
           deps.writePath.serverWrite(document, userId, ["message.sent"], [{ messageId: input.id, authorId: userId }], (doc) => {
             const fields = { id: input.id as MessageId, authorId: userId, text: input.text, createdAt: now() };
             appendTextMessage(doc, input.replyTo === undefined ? fields : { ...fields, replyTo: input.replyTo as MessageId });

@@ -4,9 +4,10 @@
  * `stored` with the state vector that is now durable.
  */
 import type { afterHandleMessagePayload, beforeHandleMessagePayload, Connection, Extension } from "@hocuspocus/server";
-import { WbkError, closeEventFor, toBase64Url, type StoredMessage, type UserId } from "@wbk/shared";
+import { WbkError, closeEventFor, toBase64Url, type RateLimitedMessage, type StoredMessage, type UserId } from "@wbk/shared";
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
+import { retryAfterSeconds as retryAfterSecondsOf } from "../http/errors.js";
 import type { Logger } from "../log.js";
 import { MissingDependencies, type GuardResult } from "./guard.js";
 import type { WritePath } from "./writePath.js";
@@ -31,6 +32,11 @@ export function readSyncUpdate(message: Uint8Array): Uint8Array | null {
 
 export function storedMessage(doc: Y.Doc): string {
   const message: StoredMessage = { type: "stored", sv: toBase64Url(Y.encodeStateVector(doc)) };
+  return JSON.stringify(message);
+}
+
+function rateLimitedMessage(retryAfterSeconds: number): string {
+  const message: RateLimitedMessage = { type: "rate_limited", retryAfterSeconds };
   return JSON.stringify(message);
 }
 
@@ -59,6 +65,9 @@ export function logUpdateExtension(writePath: WritePath, logger: Logger): Extens
         }
         if (error instanceof WbkError) {
           logger.info({ document: document.name, userId: context.userId, code: error.code, why: error.message }, "update refused");
+          // The close reason is only the code: the wait goes first, as a stateless message.
+          const retryAfterSeconds = retryAfterSecondsOf(error);
+          if (retryAfterSeconds !== null) connection.sendStateless(rateLimitedMessage(retryAfterSeconds));
           throw closeEventFor(error.code);
         }
         logger.error({ err: error, document: document.name }, "update could not be logged");

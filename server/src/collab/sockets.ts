@@ -1,11 +1,20 @@
 /**
  * Live sockets by session, so sign-out, expiry and password changes cut them at once, and the
  * documents each socket has open (MAX_DOCS_PER_SOCKET).
+ *
+ * Expiry: one timer waits for the soonest end among the sessions behind open sockets and cuts
+ * their sockets with 4401 session_expired at that moment. Traffic on an open socket does not
+ * extend its session (a socket is validated when it opens a document, as Lucia validates a
+ * request); a session extended meanwhile by REST or another socket's sign-in keeps its sockets,
+ * and the timer waits for the new end.
  */
 import type { Hocuspocus } from "@hocuspocus/server";
 import { closeEventFor, documentName, type ConversationId, type UserId } from "@wbk/shared";
 import type { WebSocket } from "ws";
-import type { SessionService } from "../auth/sessions.js";
+import type { SessionService, SessionStatus } from "../auth/sessions.js";
+
+/** setTimeout's longest delay (about 24.8 days); a later end is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface SocketInfo {
   sessionId: string | null;
@@ -24,6 +33,9 @@ export interface SocketEvents {
 export class SocketRegistry {
   private readonly info = new Map<WebSocket, SocketInfo>();
   private hocuspocus: Hocuspocus | null = null;
+  /** The pending expiry check and when it fires (performance.now() time). */
+  private expiry: { dueAt: number; timer: NodeJS.Timeout } | null = null;
+  private closed = false;
 
   constructor(
     private readonly sessions: SessionService,
@@ -54,6 +66,10 @@ export class SocketRegistry {
   openDocument(ws: WebSocket, sessionId: string, userId: UserId, name: string): void {
     const info = this.info.get(ws);
     if (!info) return;
+    if (info.sessionId !== sessionId) {
+      const status = this.sessions.status(sessionId);
+      if (status.state === "live") this.checkIn(status.msLeft);
+    }
     info.sessionId = sessionId;
     info.documents.add(name);
     // The socket says who it is only when it opens a document: that is its sign-in.
@@ -81,9 +97,14 @@ export class SocketRegistry {
     }
   }
 
-  /** Closes sockets whose session has expired or was revoked elsewhere. */
+  /**
+   * Closes sockets whose session has ended (expired, or revoked elsewhere) and sets the timer for
+   * the next end. Run by that timer, by the transport's ping beat (which also catches clock
+   * jumps), and by tests on their injected clock.
+   */
   sweep(): void {
-    const checked = new Map<string, ReturnType<SessionService["status"]>>();
+    const checked = new Map<string, SessionStatus>();
+    let soonest = Infinity;
     for (const [ws, info] of this.info) {
       if (info.sessionId === null) continue;
       let status = checked.get(info.sessionId);
@@ -91,11 +112,40 @@ export class SocketRegistry {
         status = this.sessions.status(info.sessionId);
         checked.set(info.sessionId, status);
       }
-      if (status !== "live") {
-        const event = closeEventFor(status);
+      if (status.state === "live") {
+        soonest = Math.min(soonest, status.msLeft);
+      } else {
+        const event = closeEventFor(status.state);
         ws.close(event.code, event.reason);
       }
     }
+    this.clearTimer();
+    if (soonest !== Infinity) this.checkIn(soonest);
+  }
+
+  /** Runs the sweep in `ms`, unless one is due sooner already. */
+  private checkIn(ms: number): void {
+    const delay = Math.min(ms, MAX_TIMER_MS);
+    const dueAt = performance.now() + delay;
+    if (this.closed || (this.expiry && this.expiry.dueAt <= dueAt)) return;
+    this.clearTimer();
+    const timer = setTimeout(() => {
+      this.expiry = null;
+      this.sweep();
+    }, delay);
+    timer.unref();
+    this.expiry = { dueAt, timer };
+  }
+
+  private clearTimer(): void {
+    if (this.expiry) clearTimeout(this.expiry.timer);
+    this.expiry = null;
+  }
+
+  /** No more expiry checks: the server is stopping (and its database with it). */
+  stop(): void {
+    this.closed = true;
+    this.clearTimer();
   }
 
   /** Closes a removed member's connections to the conversation (4403 forbidden). */

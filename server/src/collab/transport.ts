@@ -2,36 +2,42 @@
  * The `/collab` WebSocket on the shared HTTP port: upgrades go to Hocuspocus 4's
  * `handleConnection`, each frame and the close are forwarded by hand, and a ping sweep
  * ends half-open TCP connections that would otherwise hold documents in memory.
+ *
+ * An upgrade that carries the `wbk_session` cookie from a page of another origin is answered
+ * with an HTTP 403 and the csrf_rejected JSON body instead of a socket: nothing opens, and
+ * non-browser clients can read why (browsers only see the WebSocket fail).
  */
-import type { IncomingMessage, Server } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Hocuspocus } from "@hocuspocus/server";
-import { closeEventFor } from "@wbk/shared";
-import * as decoding from "lib0/decoding";
+import { WbkError, closeEventFor, conversationIdFromDocument } from "@wbk/shared";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { readSessionCookie } from "../http/cookies.js";
+import { csrfRejected, type OriginPolicy } from "../http/crossOrigin.js";
 import type { Logger } from "../log.js";
 import type { SocketContext } from "./authenticate.js";
+import { FRAME, permissionDenied, readFrame } from "./frames.js";
 import type { SocketRegistry } from "./sockets.js";
 
 export const COLLAB_PATH = "/collab";
 /** Framing around one update (document name, message types, lengths). */
 const FRAME_OVERHEAD = 4096;
-const MESSAGE_CLOSE = 7;
 /** Hocuspocus's application-level heartbeat: the server sends Ping, providers answer Pong. */
 const PING = new Uint8Array([9]);
 const MESSAGE_PONG = 10;
 
-/** Document name and message type of a Hocuspocus frame; null when it cannot be read. */
-function readHeader(bytes: Uint8Array): { name: string; type: number } | null {
-  try {
-    const decoder = decoding.createDecoder(bytes);
-    const address = decoding.readVarString(decoder);
-    const separator = address.indexOf("\0");
-    return { name: separator === -1 ? address : address.slice(0, separator), type: decoding.readVarUint(decoder) };
-  } catch {
-    return null;
-  }
+/**
+ * Whether Hocuspocus has this address open on the socket, or an Auth for it under way: the
+ * routing tables of its ClientConnection (private in the typings; if they move, nothing is
+ * filtered).
+ */
+function isRouted(client: unknown, address: string, name: string): boolean {
+  const { documentConnections: open, incomingMessageQueue: opening } = client as {
+    documentConnections?: object;
+    incomingMessageQueue?: object;
+  };
+  if (typeof open !== "object" || typeof opening !== "object") return true;
+  return Object.hasOwn(open, address) || Object.hasOwn(open, name) || Object.hasOwn(opening, address);
 }
 
 export interface CollabTransportOptions {
@@ -45,7 +51,18 @@ export interface CollabTransportOptions {
    * pings, so this is what lets a client notice a silent (half-open) connection.
    */
   heartbeatIntervalMs: number;
+  /** Own origin and CORS_ORIGINS: who may open a socket with the cookie. */
+  origins: OriginPolicy;
   logger: Logger;
+}
+
+/** Answers an upgrade with an HTTP error and the JSON error body, and closes the connection. */
+function refuseUpgrade(socket: Duplex, error: WbkError): void {
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function toBytes(data: RawData): Uint8Array {
@@ -84,10 +101,26 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
         alive.add(ws);
         return;
       }
-      const header = readHeader(bytes);
+      const header = readFrame(bytes);
+      if (!header) {
+        // Not a frame a client sends (Hocuspocus would answer outside the catalogue).
+        const event = closeEventFor("validation_failed");
+        ws.close(event.code, event.reason);
+        return;
+      }
+      if (conversationIdFromDocument(header.name) === null) {
+        // Never a conversation: answered here, so names like "__proto__" never reach
+        // Hocuspocus's lookup tables (plain objects).
+        if (header.type === FRAME.auth) ws.send(permissionDenied(header.address, "forbidden"));
+        return;
+      }
       // A provider detaching a document the server already closed (refusal, removal) still sends
       // CLOSE; Hocuspocus would queue it and replay it onto the next open of that document.
-      if (header?.type === MESSAGE_CLOSE && !sockets.hasDocument(ws, header.name)) return;
+      if (header.type === FRAME.close && !sockets.hasDocument(ws, header.name)) return;
+      // Likewise any frame but Auth for a document the server closed on this socket: the client
+      // sent it before it learnt (a refused change goes out in sync step 2 and again as an
+      // update), and replayed onto the next open it would get that one refused too.
+      if (header.type !== FRAME.auth && !isRouted(client, header.address, header.name)) return;
       client.handleMessage(bytes);
     });
     ws.on("pong", () => alive.add(ws));
@@ -101,7 +134,17 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path !== COLLAB_PATH) {
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      refuseUpgrade(socket, new WbkError("not_found", `no WebSocket at ${path}; use ${COLLAB_PATH}`));
+      return;
+    }
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    };
+    const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
+    if (readSessionCookie(req.headers.cookie) !== null && options.origins.isForeign(header, scheme)) {
+      logger.info({ origin: req.headers.origin ?? null }, "cross-origin cookie socket refused");
+      refuseUpgrade(socket, csrfRejected());
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
@@ -129,6 +172,7 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
     close() {
       clearInterval(sweep);
       clearInterval(heartbeat);
+      sockets.stop();
       server.off("upgrade", onUpgrade);
       for (const ws of wss.clients) ws.terminate();
       // Settles once every socket's close handler has run (its disconnect is logged).

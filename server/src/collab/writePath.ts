@@ -39,6 +39,8 @@ export interface WritePathOptions {
   storage: Storage;
   limits: Limits;
   isAdmin(userId: UserId): boolean;
+  /** Throws `rate_limited` when the user may not write this many new messages now (RATE_LIMIT_MESSAGES_PER_MIN). */
+  admitMessages?(userId: UserId, count: number): void;
   logger: Logger;
   now?: () => number;
 }
@@ -73,8 +75,8 @@ export class WritePath {
   }
 
   /**
-   * Checks and logs an update a client sent; throws `update_refused` / `payload_too_large`.
-   * The caller applies it afterwards and then calls `applied`.
+   * Checks and logs an update a client sent; throws `update_refused` / `payload_too_large` /
+   * `rate_limited`. The caller applies it afterwards and then calls `applied`.
    */
   acceptClientUpdate(document: Document, update: Uint8Array, userId: UserId): GuardResult {
     const conversationId = this.conversationOf(document);
@@ -87,6 +89,9 @@ export class WritePath {
       messageIdTaken: (messageId) => storage.log.messageSeq(conversationId, messageId) !== undefined,
     });
     if (!result.changesDocument) return result;
+    // Only the user's own new messages count: relaying others' (restoring what the server lost) is not writing.
+    const own = result.newMessages.filter((message) => message.authorId === userId).length;
+    if (own > 0) this.options.admitMessages?.(userId, own);
     const serverTime = this.now();
     const committed = storage.log.append({
       conversationId,

@@ -5,6 +5,7 @@ import { setCookie, deleteCookie } from "hono/cookie";
 import type { SessionService } from "../auth/sessions.js";
 import type { SessionRecord, Storage, UserRecord } from "../storage/types.js";
 import { readSessionCookie, SESSION_COOKIE } from "./cookies.js";
+import { requestScheme, schemeOf } from "./crossOrigin.js";
 
 export interface AppEnv {
   Variables: {
@@ -26,16 +27,19 @@ export function readToken(): MiddlewareHandler<AppEnv> {
 }
 
 export function isSecure(c: Context, trustProxy: boolean): boolean {
-  if (trustProxy && c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https") return true;
-  return new URL(c.req.url).protocol === "https:";
+  return requestScheme((name) => c.req.header(name), schemeOf(c), trustProxy) === "https";
 }
+
+/** DESIGN.md "Authentication": HttpOnly, SameSite=Lax, Path=/, Secure when the page is https. */
+const cookieFlags = (secure: boolean) => ({ httpOnly: true, sameSite: "Lax", path: "/", secure }) as const;
 
 export function setSessionCookie(c: Context, token: string, ttlSeconds: number, secure: boolean): void {
-  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: "Lax", path: "/", secure, maxAge: ttlSeconds });
+  setCookie(c, SESSION_COOKIE, token, { ...cookieFlags(secure), maxAge: ttlSeconds });
 }
 
+/** The same flags as when it was set, so the browser replaces that very cookie. */
 export function clearSessionCookie(c: Context, secure: boolean): void {
-  deleteCookie(c, SESSION_COOKIE, { path: "/", secure });
+  deleteCookie(c, SESSION_COOKIE, cookieFlags(secure));
 }
 
 export function createAuthGuard(deps: { sessions: SessionService; storage: Storage; trustProxy: boolean }) {

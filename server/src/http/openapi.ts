@@ -11,15 +11,24 @@ export const jsonAnswer = <T extends ZodType>(schema: T, description: string) =>
   description,
 });
 
+/** The header of every `rate_limited` answer (errors.ts sets it from `details.retryAfterSeconds`). */
+const retryAfterHeader = {
+  "Retry-After": { description: "Whole seconds until the limit lets the request through", schema: { type: "integer" as const, minimum: 1 } },
+};
+
 /** Error answers for the given codes, grouped by status. */
 export function errorAnswers(...codes: ErrorCode[]) {
-  const byStatus: Record<number, { content: { "application/json": { schema: typeof errorSchema } }; description: string }> = {};
+  const byStatus: Record<
+    number,
+    { content: { "application/json": { schema: typeof errorSchema } }; description: string; headers?: typeof retryAfterHeader }
+  > = {};
   for (const code of codes) {
     const status = ERROR_STATUS[code];
     const existing = byStatus[status];
     byStatus[status] = {
       content: { "application/json": { schema: errorSchema } },
       description: existing ? `${existing.description}, ${code}` : code,
+      ...(code === "rate_limited" || existing?.headers ? { headers: retryAfterHeader } : {}),
     };
   }
   return byStatus;

@@ -25,6 +25,7 @@ import type { Access } from "../access.js";
 import type { WithDocument } from "../chat/documents.js";
 import type { WritePath } from "../collab/writePath.js";
 import type { Logger } from "../log.js";
+import { rateLimited } from "../rateLimit.js";
 import type { Storage, UploadRecord, VideoRecord } from "../storage/types.js";
 import { inspectVideo } from "./inspect.js";
 
@@ -99,10 +100,12 @@ export class VideoService {
     const recent = storage.videos.createdSince(userId, createdAt - HOUR_MS);
     if (perHour > 0 && recent.count >= perHour) {
       // The window frees up when its oldest upload turns an hour old.
-      const retryAfterSeconds = Math.max(1, Math.ceil(((recent.oldest ?? createdAt) + HOUR_MS - createdAt) / 1000));
-      throw new WbkError("rate_limited", `at most ${perHour} uploads an hour; try again in ${retryAfterSeconds} s`, {
-        retryAfterSeconds,
-      });
+      throw rateLimited(
+        this.options.logger,
+        { limit: "RATE_LIMIT_UPLOADS_PER_HOUR", userId },
+        `at most ${perHour} uploads an hour`,
+        (recent.oldest ?? createdAt) + HOUR_MS - createdAt,
+      );
     }
     const record = { id, userId, createdAt, ...upload };
     if (!storage.videos.createUpload(record, this.options.maxConcurrentUploads)) {

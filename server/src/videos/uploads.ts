@@ -5,6 +5,7 @@
  * member, and every error leaves as the JSON body of DESIGN.md "Errors" with its tus headers.
  * What an upload means for the conversation is VideoService's business.
  */
+import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -35,7 +36,6 @@ import type { VideoService } from "./service.js";
 export const UPLOADS_PATH = "/api/uploads";
 /** Upload ids are 128 random bits in hex: unguessable, and never anything a client chose. */
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
-const ID_HEADERS = ["Wbk-Video-Id", "Wbk-Message-Id"];
 
 /** tus answers some failures itself with a plain-text body; their codes by status. */
 const TUS_ERROR_CODES: Record<number, ErrorCode> = {
@@ -84,7 +84,6 @@ export function uploadRoutes(
     requireAuth: RequireAuth;
     directory: string;
     trustProxy: boolean;
-    corsOrigins: readonly string[];
     uploadExpiryHours: number;
     logger: Logger;
   },
@@ -107,12 +106,16 @@ export function uploadRoutes(
     namingFunction: () => randomBytes(16).toString("hex"),
     getFileIdFromRequest: (_req, lastPath) => (lastPath && UPLOAD_ID.test(lastPath) ? lastPath : undefined),
     respectForwardedHeaders: deps.trustProxy,
-    allowedOrigins: [...deps.corsOrigins],
-    allowedCredentials: deps.corsOrigins.length > 0,
-    exposedHeaders: ID_HEADERS,
+    // CORS is the app's, one policy for REST and tus (http/crossOrigin.ts): tus sets none.
+    allowedOrigins: [],
     disableTerminationForFinishedUploads: true,
     async onUploadCreate(req, upload) {
       const state = stateOf(req);
+      const garbled = notUtf8Value(req.headers.get("upload-metadata"));
+      if (garbled !== undefined) {
+        const message = `${garbled} must be UTF-8 text`;
+        throw new WbkError("validation_failed", message, [{ path: `Upload-Metadata.${garbled}`, message }]);
+      }
       const meta = metadataSchema.safeParse(upload.metadata ?? {});
       if (!meta.success) throw withMetadataPaths(validationError(meta.error));
       if (upload.size === undefined) throw new WbkError("validation_failed", "Upload-Length is required");
@@ -160,6 +163,8 @@ export function uploadRoutes(
       states.set(request, { userId });
     }
     const response = await tus.handleWeb(request);
+    // tus adds Access-Control-* headers for any origin; the app's CORS policy decides instead.
+    for (const name of [...response.headers.keys()]) if (name.startsWith("access-control-")) response.headers.delete(name);
     if (request.method === "DELETE" && response.status === 204 && upload) {
       // Cancelled by the uploader: recorded before the answer, so the place it held is free.
       await videos.cancelled(upload);
@@ -233,6 +238,19 @@ function documentUploads(app: OpenAPIHono<AppEnv>): void {
       responses,
     });
   }
+}
+
+/**
+ * The key of the first Upload-Metadata value whose bytes are not UTF-8. tus decodes values
+ * with Buffer's decoder, which turns such bytes (a lone surrogate sent as WTF-8, say) into
+ * U+FFFD without a word: refused instead, like the JSON bodies (http/utf8Body.ts).
+ */
+function notUtf8Value(header: string | null): string | undefined {
+  for (const pair of (header ?? "").split(",")) {
+    const [key, value] = pair.trim().split(" ");
+    if (key && value && !isUtf8(Buffer.from(value, "base64"))) return key;
+  }
+  return undefined;
 }
 
 /** Validation details of Upload-Metadata name the metadata key. */

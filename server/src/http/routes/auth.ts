@@ -16,7 +16,9 @@ import { dummyHash, hashPassword, verifyPassword } from "../../auth/passwords.js
 import type { SessionService } from "../../auth/sessions.js";
 import { presentUser } from "../../chat/present.js";
 import type { SocketRegistry } from "../../collab/sockets.js";
+import type { RateLimits } from "../../rateLimit.js";
 import type { Storage } from "../../storage/types.js";
+import { clientAddress } from "../clientAddress.js";
 import { clearSessionCookie, isSecure, setSessionCookie, type AppEnv, type RequireAuth } from "../context.js";
 import { bearer, errorAnswers, jsonAnswer, jsonBody } from "../openapi.js";
 
@@ -25,6 +27,8 @@ export interface AuthRouteDeps {
   sessions: SessionService;
   sockets: SocketRegistry;
   requireAuth: RequireAuth;
+  /** RATE_LIMIT_AUTH_PER_MIN: sign-ups, sign-ins and password checks. */
+  rateLimits: Pick<RateLimits, "admitAuthAttempt">;
   trustProxy: boolean;
   now?: () => number;
 }
@@ -43,11 +47,12 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(registerBodySchema),
       responses: {
         201: jsonAnswer(authResultSchema, "Signed up and signed in"),
-        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "email_taken"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "email_taken", "rate_limited"),
       },
     }),
     async (c) => {
       const body = c.req.valid("json");
+      deps.rateLimits.admitAuthAttempt(clientAddress(c, deps.trustProxy), null);
       if (storage.users.byEmail(body.email)) throw new WbkError("email_taken", "an account with this email exists");
       const user = {
         id: randomId() as UserId,
@@ -79,11 +84,12 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(loginBodySchema),
       responses: {
         200: jsonAnswer(authResultSchema, "Signed in"),
-        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "invalid_credentials"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "invalid_credentials", "rate_limited"),
       },
     }),
     async (c) => {
       const body = c.req.valid("json");
+      deps.rateLimits.admitAuthAttempt(clientAddress(c, deps.trustProxy), body.email);
       const user = storage.users.byEmail(body.email);
       const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash()), body.password);
       if (!user || !ok) throw new WbkError("invalid_credentials", "wrong email or password");
@@ -120,12 +126,14 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       request: jsonBody(passwordBodySchema),
       responses: {
         204: { description: "Changed; the user's other sessions are signed out" },
-        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "unauthenticated", "invalid_credentials"),
+        ...errorAnswers("invalid_json", "validation_failed", "payload_too_large", "unauthenticated", "invalid_credentials", "rate_limited"),
       },
     }),
     async (c) => {
       const { user, session } = requireAuth(c);
       const body = c.req.valid("json");
+      // A stolen session must not become a way to guess the password.
+      deps.rateLimits.admitAuthAttempt(clientAddress(c, deps.trustProxy), user.email);
       if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
         throw new WbkError("invalid_credentials", "the current password is wrong");
       }

@@ -149,7 +149,7 @@ export function conversationRoutes(
       responses: {
         201: jsonAnswer(messageAnswer, "Posted"),
         200: jsonAnswer(messageAnswer, "Already posted with this id and text: unchanged"),
-        ...errorAnswers(...member, "invalid_json", "validation_failed", "message_id_conflict", "load_failed", "payload_too_large"),
+        ...errorAnswers(...member, "invalid_json", "validation_failed", "message_id_conflict", "load_failed", "payload_too_large", "rate_limited"),
       },
     }),
     async (c) => {

@@ -65,7 +65,7 @@ export function syncRoutes(app: OpenAPIHono<AppEnv>, deps: { sync: SyncService; 
       request: { params: z.object({ id: idSchema }), body: { content: binary, required: true } },
       responses: {
         200: jsonAnswer(z.object({ sv: z.string() }), "Applied and logged; the document's state vector (base64url)"),
-        ...errorAnswers(...member, "payload_too_large", "update_refused"),
+        ...errorAnswers(...member, "payload_too_large", "update_refused", "rate_limited"),
       },
     }),
     async (c) => {
