@@ -330,7 +330,7 @@ async function measureReport(quick: boolean, dir: string): Promise<Pick<Result, 
   const updateRows = quick ? 100_000 : 1_000_000;
   const requestRows = quick ? 100_000 : 1_000_000;
   const file = path.join(dir, "wbk.sqlite");
-  const storage = sqliteStorage(file);
+  const storage = sqliteStorage(file, { reportTimezone: TIMEZONE });
   const started = performance.now();
   const filled = await fill(storage, updateRows, requestRows);
   const fillMs = performance.now() - started;

@@ -136,7 +136,7 @@ describe("video uploads", () => {
     expect(second.body.next).toBeNull();
   });
 
-  it("serves byte ranges: the first bytes, a middle slice, a suffix; an unsatisfiable range is 416", async () => {
+  it("serves byte ranges: the first bytes, a middle slice, a suffix; an unsatisfiable range is 416, a malformed one is ignored", async () => {
     const { created } = await tusClient(cast.server.url, cast.ann.token).upload(H264_5S, meta("ranges.mp4"));
     const videoId = created.headers.get("wbk-video-id") as string;
     const size = H264_5S.length;
@@ -161,7 +161,7 @@ describe("video uploads", () => {
     expect(suffix.headers.get("content-range")).toBe(`bytes ${size - 500}-${size - 1}/${size}`);
     expect(suffix.bytes.equals(H264_5S.subarray(size - 500))).toBe(true);
 
-    for (const range of [`bytes=${size}-`, "bytes=500-100", "bytes=-0", "bytes=abc"]) {
+    for (const range of [`bytes=${size}-`, "bytes=500-100", "bytes=-0", `bytes=${"9".repeat(30)}-`]) {
       const refused = await download(cast.server.url, cast.ben, videoId, { range });
       expect(refused.status, range).toBe(416);
       expect(refused.headers.get("content-range"), range).toBe(`bytes */${size}`);
@@ -170,9 +170,46 @@ describe("video uploads", () => {
       });
     }
 
-    const cached = await download(cast.server.url, cast.ben, videoId, { "if-none-match": `"${sha256(H264_5S)}"` });
-    expect(cached.status).toBe(304);
-    expect(cached.bytes.length).toBe(0);
+    // RFC 9110 §14.2: a Range this server does not understand (malformed, another unit) or does
+    // not serve (several ranges) is ignored: the whole video.
+    for (const range of ["bytes=abc", "bytes=-", "bytes=", "items=0-99", "bytes 0-99", "bytes=0-9,20-29", "bytes=0-99 x"]) {
+      const whole = await download(cast.server.url, cast.ben, videoId, { range });
+      expect({ range, status: whole.status, contentRange: whole.headers.get("content-range") }).toEqual({ range, status: 200, contentRange: null });
+      expect(whole.bytes.equals(H264_5S), range).toBe(true);
+    }
+    // The unit is case-insensitive.
+    expect((await download(cast.server.url, cast.ben, videoId, { range: "Bytes=0-9" })).status).toBe(206);
+  });
+
+  it("answers conditional requests: If-None-Match (weak, lists, *) with 304, If-Range with a stale validator with the whole video", async () => {
+    const { created } = await tusClient(cast.server.url, cast.ann.token).upload(H264_5S, meta("conditional.mp4"));
+    const videoId = created.headers.get("wbk-video-id") as string;
+    const etag = `"${sha256(H264_5S)}"`;
+
+    for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, `"other",W/${etag}`, "*", ` * `]) {
+      const cached = await download(cast.server.url, cast.ben, videoId, { "if-none-match": ifNoneMatch, range: "bytes=0-9" });
+      expect({ ifNoneMatch, status: cached.status, length: cached.bytes.length, etag: cached.headers.get("etag") }).toEqual({
+        ifNoneMatch,
+        status: 304,
+        length: 0,
+        etag,
+      });
+    }
+    for (const ifNoneMatch of ['"other"', `W/"other", "also-other"`, `"${sha256(VP9_3S)}"`]) {
+      expect((await download(cast.server.url, cast.ben, videoId, { "if-none-match": ifNoneMatch })).status, ifNoneMatch).toBe(200);
+    }
+
+    // If-Range: the range holds only for the same file, named by its strong ETag (RFC 9110 §13.1.5).
+    const resumed = await download(cast.server.url, cast.ben, videoId, { range: "bytes=100-199", "if-range": etag });
+    expect(resumed.status).toBe(206);
+    expect(resumed.bytes.equals(H264_5S.subarray(100, 200))).toBe(true);
+    for (const ifRange of ['"changed"', `W/${etag}`, "Tue, 01 Dec 2026 10:00:00 GMT"]) {
+      const whole = await download(cast.server.url, cast.ben, videoId, { range: "bytes=100-199", "if-range": ifRange });
+      expect({ ifRange, status: whole.status, contentRange: whole.headers.get("content-range") }).toEqual({ ifRange, status: 200, contentRange: null });
+      expect(whole.bytes.equals(H264_5S), ifRange).toBe(true);
+    }
+    // A stale If-Range also lifts an unsatisfiable range: the whole file, not 416.
+    expect((await download(cast.server.url, cast.ben, videoId, { range: `bytes=${H264_5S.length}-`, "if-range": '"changed"' })).status).toBe(200);
   });
 
   it("needs a session, membership and the uploader's own upload id", async () => {
@@ -232,7 +269,11 @@ describe("video uploads", () => {
     const videos = cast.server.running.storage.videos.videos(cast.conversationId as never, 0, 200);
     expect(videos.filter((v) => v.id === videoId)).toHaveLength(1);
     // A finished video cannot be deleted through tus.
-    expect((await tus.remove(location)).status).toBe(400);
+    const removal = await tus.remove(location);
+    expect({ status: removal.status, json: removal.json }).toEqual({
+      status: 403,
+      json: { error: { code: "forbidden", message: "a finished video cannot be deleted through tus" } },
+    });
     expect((await download(cast.server.url, cast.ann, videoId)).status).toBe(200);
   });
 
@@ -285,8 +326,9 @@ describe("video uploads", () => {
       },
     });
     expect(deferred.status).toBe(400);
+    const lengthRequired = "Upload-Length is required (a whole number of bytes)";
     expect(await deferred.json()).toEqual({
-      error: { code: "validation_failed", message: "Upload-Length is required (a whole number of bytes)" },
+      error: { code: "validation_failed", message: lengthRequired, details: [{ path: "Upload-Length", message: lengthRequired }] },
     });
 
     const noTusVersion = await fetch(`${cast.server.url}/api/uploads`, {
@@ -294,7 +336,8 @@ describe("video uploads", () => {
       headers: { authorization: `Bearer ${cast.ann.token}`, "upload-length": "100", "upload-metadata": uploadMetadata(meta("a.mp4")) },
     });
     expect(noTusVersion.status).toBe(412);
-    expect(await noTusVersion.json()).toEqual({ error: { code: "precondition_failed", message: "Tus-Resumable Required" } });
+    expect(noTusVersion.headers.get("tus-version")).toBe("1.0.0");
+    expect((await noTusVersion.json()).error.code).toBe("precondition_failed");
   });
 
   it("answers a PATCH at the wrong offset with 409 and keeps the bytes it has", async () => {
@@ -458,21 +501,27 @@ describe("upload limits and expiry", () => {
 });
 
 describe("behind a proxy", () => {
+  const single = { "x-forwarded-proto": "https", "x-forwarded-host": "chat.example.org" };
+  // A chain of proxies: each appends its own value; the first is the client's, as elsewhere in the server.
+  const chain = { "x-forwarded-proto": "https, http", "x-forwarded-host": "a.example, b.example" };
+  const direct = /^http:\/\/127\.0\.0\.1:\d+\/api\/uploads\/[0-9a-f]{32}$/;
   it.each([
-    ["TRUST_PROXY=true", { TRUST_PROXY: "true" }, /^https:\/\/chat\.example\.org\/api\/uploads\/[0-9a-f]{32}$/],
-    ["no TRUST_PROXY", {}, /^http:\/\/127\.0\.0\.1:\d+\/api\/uploads\/[0-9a-f]{32}$/],
-  ])("Location with X-Forwarded-Proto: https, %s", async (_name, env, location) => {
+    ["TRUST_PROXY=true", { TRUST_PROXY: "true" }, single, /^https:\/\/chat\.example\.org\/api\/uploads\/[0-9a-f]{32}$/],
+    ["TRUST_PROXY=true, a chain", { TRUST_PROXY: "true" }, chain, /^https:\/\/a\.example\/api\/uploads\/[0-9a-f]{32}$/],
+    ["no TRUST_PROXY", {}, single, direct],
+    ["no TRUST_PROXY, a chain", {}, chain, direct],
+  ])("Location with X-Forwarded-Proto and X-Forwarded-Host, %s; the PATCH through the same proxy goes through", async (_name, env, forwarded, location) => {
     const server = await startTestServer(env);
     try {
       const ann = await signUp(server.url, "Ann");
       const conversationId = (await createConversation(server.url, ann, [])).id;
-      const answer = await tusClient(server.url, ann.token).create(
-        100,
-        { conversationId, filename: "a.mp4", filetype: "" },
-        { "x-forwarded-proto": "https", "x-forwarded-host": "chat.example.org" },
-      );
+      const tus = tusClient(server.url, ann.token);
+      const answer = await tus.create(VP9_3S.length, { conversationId, filename: "a.webm", filetype: "" }, forwarded);
       expect(answer.status).toBe(201);
       expect(answer.headers.get("location")).toMatch(location);
+      const uploadPath = new URL(answer.headers.get("location") as string).pathname;
+      const finished = await tus.patch(uploadPath, 0, VP9_3S, forwarded);
+      expect(finished.status).toBe(204);
     } finally {
       await server.stop();
     }

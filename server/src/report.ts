@@ -1,8 +1,9 @@
 /**
  * `npm run report -- --week 2026-W48`: prints the stored report of that week (computing and
  * storing it first if the week is complete but not stored yet), the same JSON as
- * `GET /api/reports/weekly`. `--recompute` computes it again from the logs and stores it,
- * refused once RETENTION_DAYS compacted that week's rows. `--list` prints the stored weeks.
+ * `GET /api/reports/weekly`. `--recompute` computes it again from the log tables (not the
+ * rollups every other report reads) and stores it, refused once RETENTION_DAYS compacted that
+ * week's rows. `--list` prints the stored weeks.
  * Reads the same configuration as the server (environment, `.env`) and opens its SQLite file.
  */
 import fs from "node:fs";
@@ -55,7 +56,7 @@ if (!fs.existsSync(file)) fail(`no database at ${file}; set DATA_DIR to the serv
 
 // Standard output carries only the JSON; log lines go to standard error, warnings unless asked.
 const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : "warn", pino.destination(2));
-const storage = sqliteStorage(file);
+const storage = sqliteStorage(file, { reportTimezone: config.reportTz });
 const reports = new ReportService({
   storage,
   timezone: config.reportTz,

@@ -69,7 +69,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const storage = sqliteStorage(path.join(config.dataDir, "wbk.sqlite"));
+  const storage = sqliteStorage(path.join(config.dataDir, "wbk.sqlite"), { reportTimezone: config.reportTz });
   const now = config.now ?? Date.now;
   const rateLimits = new RateLimits({
     authPerMin: config.rateLimitAuthPerMin,
@@ -111,32 +111,6 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   persistence.bind(hocuspocus);
 
   const withDocument = documentOpener(hocuspocus);
-  const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
-  const origins = createOriginPolicy({ corsOrigins: config.corsOrigins, trustProxy: config.trustProxy });
-  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog, now, origins });
-  systemRoutes(app, {
-    limits: config.limits,
-    health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),
-  });
-  authRoutes(app, { storage, sessions, sockets, requireAuth, rateLimits, trustProxy: config.trustProxy, now });
-  conversationRoutes(app, {
-    conversations: createConversationService({ storage, access, sockets, now }),
-    messages: createMessageService({ withDocument, writePath, access, admitMessages, now }),
-    requireAuth,
-    limits: config.limits,
-  });
-  syncRoutes(app, { sync: createSyncService({ withDocument, writePath, access }), requireAuth, limits: config.limits });
-  const reportLogger = logger.child({ module: "reports" });
-  const reports = new ReportService({
-    storage,
-    timezone: config.reportTz,
-    retentionDays: config.retentionDays,
-    now,
-    flushRequestLog: () => requestLog.flush(),
-    logger: reportLogger,
-  });
-  reportRoutes(app, { reports, access, requireAuth });
-
   const files = uploadFiles(config.dataDir);
   const videoLogger = logger.child({ module: "videos" });
   const videos = new VideoService({
@@ -153,12 +127,39 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     probe: await resolveVideoProbe(config.videoProbe),
     files,
   });
+  const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
+  const origins = createOriginPolicy({ corsOrigins: config.corsOrigins, trustProxy: config.trustProxy });
+  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog, now, origins });
+  systemRoutes(app, {
+    limits: config.limits,
+    health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),
+  });
+  authRoutes(app, { storage, sessions, sockets, requireAuth, rateLimits, trustProxy: config.trustProxy, now });
+  conversationRoutes(app, {
+    conversations: createConversationService({ storage, access, sockets, videos, now }),
+    messages: createMessageService({ withDocument, writePath, access, admitMessages, now }),
+    requireAuth,
+    limits: config.limits,
+  });
+  syncRoutes(app, { sync: createSyncService({ withDocument, writePath, access }), requireAuth, limits: config.limits });
+  const reportLogger = logger.child({ module: "reports" });
+  const reports = new ReportService({
+    storage,
+    timezone: config.reportTz,
+    retentionDays: config.retentionDays,
+    now,
+    flushRequestLog: () => requestLog.flush(),
+    logger: reportLogger,
+  });
+  reportRoutes(app, { reports, access, requireAuth });
+
   uploadRoutes(app, {
     videos,
     access,
     requireAuth,
-    directory: files.directory,
+    files,
     trustProxy: config.trustProxy,
+    maxVideoBytes: config.limits.maxVideoBytes,
     uploadExpiryHours: config.uploadExpiryHours,
     logger: videoLogger,
   });

@@ -38,20 +38,22 @@ export function tusClient(baseUrl: string, token?: string) {
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const tus = { "tus-resumable": "1.0.0" };
   return {
-    async create(size: number, metadata: Record<string, string> | string, headers: Record<string, string> = {}): Promise<TusAnswer> {
+    /** POST /api/uploads; a body (with `Content-Type: application/offset+octet-stream`) is creation-with-upload. */
+    async create(size: number, metadata: Record<string, string> | string, headers: Record<string, string> = {}, body?: Uint8Array): Promise<TusAnswer> {
       const meta = typeof metadata === "string" ? metadata : uploadMetadata(metadata);
       return answer(
         await fetch(`${baseUrl}/api/uploads`, {
           method: "POST",
           headers: { ...auth, ...tus, "upload-length": String(size), "upload-metadata": meta, ...headers },
+          ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
         }),
       );
     },
-    async patch(location: string, offset: number, bytes: Uint8Array): Promise<TusAnswer> {
+    async patch(location: string, offset: number, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<TusAnswer> {
       return answer(
         await fetch(new URL(location, baseUrl), {
           method: "PATCH",
-          headers: { ...auth, ...tus, "upload-offset": String(offset), "content-type": "application/offset+octet-stream" },
+          headers: { ...auth, ...tus, "upload-offset": String(offset), "content-type": "application/offset+octet-stream", ...headers },
           body: bytes as Uint8Array<ArrayBuffer>,
         }),
       );
@@ -61,6 +63,12 @@ export function tusClient(baseUrl: string, token?: string) {
     },
     async remove(location: string): Promise<TusAnswer> {
       return answer(await fetch(new URL(location, baseUrl), { method: "DELETE", headers: { ...auth, ...tus } }));
+    },
+    /** Any request, signed in but with exactly the tus headers given (none by default). */
+    async send(method: string, location: string, headers: Record<string, string> = {}, body?: Uint8Array): Promise<TusAnswer> {
+      const init: RequestInit = { method, headers: { ...auth, ...headers } };
+      if (body) init.body = body as Uint8Array<ArrayBuffer>;
+      return answer(await fetch(new URL(location, baseUrl), init));
     },
     /** Creates and sends the whole file in one PATCH; returns both answers. */
     async upload(bytes: Uint8Array, metadata: Record<string, string>): Promise<{ created: TusAnswer; finished: TusAnswer }> {

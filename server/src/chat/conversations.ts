@@ -3,12 +3,15 @@ import { WbkError, randomId, type Conversation, type ConversationId, type UserId
 import type { Access } from "../access.js";
 import type { SocketRegistry } from "../collab/sockets.js";
 import type { Storage } from "../storage/types.js";
+import type { VideoService } from "../videos/service.js";
 import { presentConversation } from "./present.js";
 
 export function createConversationService(deps: {
   storage: Storage;
   access: Access;
   sockets: SocketRegistry;
+  /** Ends a leaving member's unfinished uploads to the conversation. */
+  videos: Pick<VideoService, "memberLeft">;
   now?: () => number;
 }) {
   const { storage, access } = deps;
@@ -75,8 +78,11 @@ export function createConversationService(deps: {
       return presentConversation(storage, conversation);
     },
 
-    /** Removes a member; anyone may leave, the creator or an admin may remove others. */
-    removeMember(userId: UserId, id: ConversationId, memberId: UserId): void {
+    /**
+     * Removes a member; anyone may leave, the creator or an admin may remove others. Their
+     * sockets on it close and their unfinished uploads to it end "failed" before this returns.
+     */
+    async removeMember(userId: UserId, id: ConversationId, memberId: UserId): Promise<void> {
       const conversation = access.requireMember(userId, id);
       if (memberId !== userId && conversation.createdBy !== userId && !access.isAdmin(userId)) {
         throw new WbkError("forbidden", "only the conversation's creator or an admin may remove other members");
@@ -85,6 +91,7 @@ export function createConversationService(deps: {
         throw new WbkError("not_found", "that user is not a member of this conversation");
       }
       deps.sockets.closeMember(id, memberId);
+      await deps.videos.memberLeft(id, memberId);
     },
   };
 }

@@ -77,6 +77,15 @@ export function requestScheme(header: HeaderOf, scheme: string, trustProxy: bool
   return (trustProxy && firstValue(header("x-forwarded-proto"))?.toLowerCase()) || scheme;
 }
 
+/**
+ * The server's own origin as the browser sees it: scheme and `Host` of the request (behind
+ * TRUST_PROXY, the first X-Forwarded-Proto and X-Forwarded-Host); null without a usable host.
+ */
+export function requestOrigin(header: HeaderOf, scheme: string, trustProxy: boolean): string | null {
+  const host = (trustProxy && firstValue(header("x-forwarded-host"))) || header("host");
+  return host ? normalize(`${requestScheme(header, scheme, trustProxy)}://${host}`) : null;
+}
+
 /** The scheme a Hono request arrived with (`http` here; the server speaks plain HTTP). */
 export const schemeOf = (c: Context): string => new URL(c.req.url).protocol.slice(0, -1);
 
@@ -89,11 +98,6 @@ export interface OriginPolicy {
 
 export function createOriginPolicy(options: { corsOrigins: readonly string[]; trustProxy: boolean }): OriginPolicy {
   const listed = new Set(options.corsOrigins.map(normalize).filter((o): o is string => o !== null));
-  /** The server's own origin: scheme and host of the request (behind TRUST_PROXY, the proxy's). */
-  const own = (header: HeaderOf, scheme: string): string | null => {
-    const host = (options.trustProxy && firstValue(header("x-forwarded-host"))) || header("host");
-    return host ? normalize(`${requestScheme(header, scheme, options.trustProxy)}://${host}`) : null;
-  };
   return {
     listed,
     isForeign(header, scheme) {
@@ -104,7 +108,7 @@ export function createOriginPolicy(options: { corsOrigins: readonly string[]; tr
       }
       const normalized = normalize(origin);
       if (normalized === null) return true;
-      return !listed.has(normalized) && normalized !== own(header, scheme);
+      return !listed.has(normalized) && normalized !== requestOrigin(header, scheme, options.trustProxy);
     },
   };
 }

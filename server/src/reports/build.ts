@@ -11,19 +11,25 @@ import {
   type UserId,
   type WeeklyReport,
 } from "@wbk/shared";
-import type { ActionCount, RequestCount, UserRecord } from "../storage/types.js";
-import { formatInstant, localSlot, type WeekBounds } from "./week.js";
+import type { ActionCount, RequestCount, SliceCount, UserRecord } from "../storage/types.js";
+import { formatInstant, weekWallClock, type WeekBounds } from "./week.js";
 
 export interface ReportInput {
   bounds: WeekBounds;
   timezone: string;
   generatedAt: number;
   partial: boolean;
+  /** The week's actions by kind, user and conversation. */
   actions: readonly ActionCount[];
   requests: readonly RequestCount[];
+  /** The week's actions per 15-minute slice: byDay and byHour. */
+  timeline: readonly SliceCount[];
   users: ReadonlyMap<UserId, UserRecord>;
   titles: ReadonlyMap<ConversationId, string>;
 }
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** What "the conversations a user wrote to" counts: changes other members see (not read positions). */
 const WRITES: ReadonlySet<ReportAction> = new Set([
@@ -66,6 +72,7 @@ export function idsIn(actions: readonly ActionCount[], requests: readonly Reques
 
 export function buildReport(input: ReportInput): WeeklyReport {
   const { bounds, timezone } = input;
+  const wallClock = weekWallClock(bounds, timezone);
   const actions = Object.fromEntries(REPORT_ACTIONS.map((key) => [key, 0])) as Record<ReportAction, number>;
   const byDay: number[] = new Array(7).fill(0);
   const byHour: number[] = new Array(24).fill(0);
@@ -85,11 +92,6 @@ export function buildReport(input: ReportInput): WeeklyReport {
 
   for (const action of input.actions) {
     actions[action.kind] += action.count;
-    // Every action of a group lies in one quarter-hour slice, so in one local hour.
-    const slot = localSlot(action.first, bounds.monday, timezone);
-    if (slot.day < 0 || slot.day > 6) throw new Error(`activity at ${action.first} is outside ${bounds.week}`);
-    byDay[slot.day] = (byDay[slot.day] ?? 0) + action.count;
-    byHour[slot.hour] = (byHour[slot.hour] ?? 0) + action.count;
     const messages = action.kind === "message.sent" ? action.count : 0;
     const videos = action.kind === "video.shared" ? action.count : 0;
     if (action.userId) {
@@ -109,6 +111,16 @@ export function buildReport(input: ReportInput): WeeklyReport {
       tally.videos += videos;
       if (action.userId) tally.actors.add(action.userId);
     }
+  }
+
+  // Every offset and change of offset falls on a quarter hour: a slice lies in one local hour.
+  for (const slice of input.timeline) {
+    const wall = wallClock(slice.at);
+    const day = Math.floor(wall / DAY_MS) - bounds.monday;
+    if (day < 0 || day > 6) throw new Error(`activity at ${slice.at} is outside ${bounds.week}`);
+    const hour = Math.floor((wall % DAY_MS) / HOUR_MS);
+    byDay[day] = (byDay[day] ?? 0) + slice.count;
+    byHour[hour] = (byHour[hour] ?? 0) + slice.count;
   }
 
   let apiCalls = 0;
@@ -135,8 +147,8 @@ export function buildReport(input: ReportInput): WeeklyReport {
       videoBytes: tally.videoBytes,
       apiCalls: Object.fromEntries([...tally.apiCalls].sort(([a], [b]) => byKey(a, b))),
       conversations: tally.wroteTo.size,
-      firstSeen: formatInstant(tally.first, timezone),
-      lastSeen: formatInstant(tally.last, timezone),
+      firstSeen: formatInstant(tally.first, timezone, wallClock(tally.first)),
+      lastSeen: formatInstant(tally.last, timezone, wallClock(tally.last)),
     });
   }
 

@@ -7,7 +7,7 @@ import { WbkError, type ConversationId, type WeeklyReport } from "@wbk/shared";
 import type { Logger } from "../log.js";
 import type { Storage } from "../storage/types.js";
 import { buildReport, idsIn } from "./build.js";
-import { addWeeks, compareWeeks, formatInstant, weekBounds, weekOf, type WeekBounds } from "./week.js";
+import { addWeeks, compareWeeks, formatInstant, weekOf, WeekCalendar, type WeekBounds } from "./week.js";
 
 const DAY_MS = 86_400_000;
 
@@ -29,7 +29,11 @@ export class RecomputeRefused extends Error {
 }
 
 export class ReportService {
-  constructor(private readonly options: ReportServiceOptions) {}
+  private readonly calendar: WeekCalendar;
+
+  constructor(private readonly options: ReportServiceOptions) {
+    this.calendar = new WeekCalendar(options.timezone);
+  }
 
   /** What the weekly job does: store every complete week not stored yet, then apply retention. */
   runJob(): { stored: string[]; compacted: string[] } {
@@ -81,7 +85,10 @@ export class ReportService {
     return this.options.storage.reports.weeks();
   }
 
-  /** Computes the week again from the logs and stores it over the old report. */
+  /**
+   * Computes the week again from the log tables themselves (not the rollups every other report
+   * reads) and stores it over the old report.
+   */
   recompute(week: string): WeeklyReport {
     const { storage, timezone } = this.options;
     const stored = storage.reports.get(week);
@@ -92,7 +99,7 @@ export class ReportService {
           `(RETENTION_DAYS=${this.options.retentionDays ?? "unset now"}); the stored report is kept as it is`,
       );
     if (stored?.compactedThrough != null) throw refusal(stored.compactedThrough);
-    const { report, bounds } = this.compute(week, false);
+    const { report, bounds } = this.compute(week, false, "logs");
     if (!storage.reports.replace(report, bounds.from, bounds.to)) {
       throw refusal(storage.reports.get(week)?.compactedThrough ?? bounds.to);
     }
@@ -123,18 +130,22 @@ export class ReportService {
     }
   }
 
-  private compute(week: string, partial: boolean): { report: WeeklyReport; bounds: WeekBounds } {
+  /** `rollups`: the counts kept as rows are written (every report); `logs`: the log tables. */
+  private compute(week: string, partial: boolean, source: "rollups" | "logs" = "rollups"): { report: WeeklyReport; bounds: WeekBounds } {
     const { storage, timezone } = this.options;
     this.options.flushRequestLog?.();
-    const bounds = weekBounds(week, timezone);
-    const actions = storage.activity.actions(bounds.from, bounds.to);
-    const requests = storage.activity.requests(bounds.from, bounds.to);
+    const bounds = this.calendar.bounds(week);
+    const { actions, requests, timeline } =
+      source === "logs" ? storage.activity.weekFromLogs(bounds.from, bounds.to) : storage.activity.week(bounds);
     const { userIds, conversationIds } = idsIn(actions, requests);
     const users = new Map(storage.users.byIds(userIds).map((user) => [user.id, user]));
     const titles = new Map<ConversationId, string>(
       conversationIds.map((id) => [id, storage.conversations.get(id)?.title ?? ""]),
     );
     const generatedAt = this.options.now();
-    return { bounds, report: buildReport({ bounds, timezone, generatedAt, partial, actions, requests, users, titles }) };
+    return {
+      bounds,
+      report: buildReport({ bounds, timezone, generatedAt, partial, actions, requests, timeline, users, titles }),
+    };
   }
 }

@@ -7,7 +7,6 @@
 import { formatWeekLabel, isoWeekOfDay, mondayOfIsoWeek, parseWeekLabel } from "@wbk/shared";
 
 const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -104,17 +103,28 @@ export function compareWeeks(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Day of the week (0 = Monday) and hour of the day where the instant falls locally. */
-export function localSlot(instant: number, monday: number, timeZone: string): { day: number; hour: number } {
-  const wall = wallClock(instant, timeZone);
-  return { day: Math.floor(wall / DAY_MS) - monday, hour: Math.floor((wall % DAY_MS) / HOUR_MS) };
+/**
+ * The local wall clock (as `wallClock`) for instants inside the week. A week whose offset is
+ * the same at its start, at every 24 hours after it and at its last millisecond keeps one
+ * offset throughout, so an instant needs no Intl call (a report maps hundreds of them). The
+ * closest two changes of any zone Intl knows from 1970 to 2050 are about a week apart (Brazil
+ * 2000, Gaza 2040), so daily samples cannot miss a change undone within the week; any other
+ * week (a daylight-saving change: 167 or 169 hours) asks Intl for each instant.
+ */
+export function weekWallClock(bounds: WeekBounds, timeZone: string): (instant: number) => number {
+  const offset = offsetAt(bounds.from, timeZone);
+  let steady = bounds.to - bounds.from === 7 * DAY_MS && offsetAt(bounds.to - 1, timeZone) === offset;
+  for (let day = 1; steady && day < 7; day++) steady = offsetAt(bounds.from + day * DAY_MS, timeZone) === offset;
+  return steady ? (instant) => instant + offset : (instant) => wallClock(instant, timeZone);
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
-/** ISO 8601 with the zone's offset, e.g. 2026-10-26T00:00:00.000+01:00. */
-export function formatInstant(instant: number, timeZone: string): string {
-  const wall = wallClock(instant, timeZone);
+/**
+ * ISO 8601 with the zone's offset, e.g. 2026-10-26T00:00:00.000+01:00. `wall` is the instant's
+ * local wall clock when the caller knows it already (see weekWallClock).
+ */
+export function formatInstant(instant: number, timeZone: string, wall = wallClock(instant, timeZone)): string {
   const date = new Date(wall);
   // Offsets with seconds (historic local mean time) are shown to the minute.
   const offsetMinutes = Math.round((wall - instant) / 60_000);
@@ -125,4 +135,39 @@ export function formatInstant(instant: number, timeZone: string): string {
     `T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${pad(date.getUTCMilliseconds(), 3)}` +
     `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
   );
+}
+
+/**
+ * Week bounds in one zone, remembered: which week holds an instant costs no Intl call while
+ * instants stay in the weeks seen last (the storage asks on every counted write).
+ */
+export class WeekCalendar {
+  private readonly known = new Map<string, WeekBounds>();
+  /** The weeks that answered last, newest first: writes come in time order, give or take. */
+  private recent: WeekBounds[] = [];
+
+  constructor(readonly timeZone: string) {}
+
+  bounds(label: string): WeekBounds {
+    let bounds = this.known.get(label);
+    if (!bounds) {
+      bounds = weekBounds(label, this.timeZone);
+      this.known.set(label, bounds);
+    }
+    return bounds;
+  }
+
+  /**
+   * The week whose [from, to) holds the instant. Decided by the bounds, not by the local date
+   * alone: where a zone repeats the hour before a Monday midnight, the repeat lies after that
+   * Monday's `from` and belongs to the new week, as a query over [from, to) counts it.
+   */
+  containing(instant: number): WeekBounds {
+    for (const bounds of this.recent) if (instant >= bounds.from && instant < bounds.to) return bounds;
+    let bounds = this.bounds(weekOf(instant, this.timeZone));
+    if (instant < bounds.from) bounds = this.bounds(addWeeks(bounds.week, -1));
+    else if (instant >= bounds.to) bounds = this.bounds(addWeeks(bounds.week, 1));
+    this.recent = [bounds, ...this.recent.slice(0, 3)];
+    return bounds;
+  }
 }

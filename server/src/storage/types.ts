@@ -161,8 +161,8 @@ export interface RequestLogStore {
 }
 
 /**
- * Activity is read grouped by 15-minute slices of time: every zone's offset and change of
- * offset falls on a quarter hour, so a slice never straddles a local hour.
+ * The time line of activity is kept in 15-minute slices of UTC: every zone's offset and change
+ * of offset falls on a quarter hour, so a slice never straddles a local hour.
  */
 export const ACTIVITY_SLICE_MS = 900_000;
 
@@ -172,7 +172,7 @@ export interface ActionCount {
   userId: UserId | null;
   conversationId: ConversationId | null;
   count: number;
-  /** Earliest and latest instant of these actions; all in one slice. */
+  /** Earliest and latest instant of these actions. */
   first: number;
   last: number;
   /** `video.shared`: the videos' bytes. */
@@ -188,12 +188,38 @@ export interface RequestCount {
   last: number;
 }
 
-/** Read-only view of what happened in a time range, for the reports. */
+/** Actions of every kind in the slice starting at `at` (a multiple of ACTIVITY_SLICE_MS). */
+export interface SliceCount {
+  at: number;
+  count: number;
+}
+
+/** What happened in one week, as the report reads it. */
+export interface WeekActivity {
+  /** Actions by kind, user and conversation. */
+  actions: ActionCount[];
+  /** REST and tus requests by user, method and route. */
+  requests: RequestCount[];
+  /** Actions per slice, in time order; slices without actions are left out. */
+  timeline: SliceCount[];
+}
+
+/** A week of REPORT_TZ: its label and [from, to). */
+export interface WeekSpan {
+  week: string;
+  from: number;
+  to: number;
+}
+
+/** Read-only view of what happened, for the reports; each call reads one snapshot of the database. */
 export interface ActivityStore {
-  /** Actions in [from, to), grouped by kind, user, conversation and slice; one snapshot of the database. */
-  actions(from: number, to: number): ActionCount[];
-  /** REST and tus requests in [from, to), by user, method and route. */
-  requests(from: number, to: number): RequestCount[];
+  /**
+   * The week's activity from the counts kept as rows are written (few rows a week, whatever
+   * the traffic). A week of another zone than the storage's REPORT_TZ is counted from the logs.
+   */
+  week(span: WeekSpan): WeekActivity;
+  /** The same, counted from the log tables (slow; the reference, and what `--recompute` uses). */
+  weekFromLogs(from: number, to: number): WeekActivity;
   /** The earliest instant anything was logged or created; null on a fresh database. */
   firstActivity(): number | null;
 }
@@ -271,6 +297,8 @@ export interface VideoStore {
   finish(video: Omit<VideoRecord, "seq">): VideoRecord;
   /** Unfinished uploads created before `before`, oldest first. */
   unfinishedBefore(before: number): UploadRecord[];
+  /** The user's unfinished uploads to one conversation (ended when they leave it). */
+  unfinishedIn(conversationId: ConversationId, userId: UserId): UploadRecord[];
   video(id: VideoId): VideoRecord | undefined;
   /** A conversation's videos in completion order after the cursor. */
   videos(conversationId: ConversationId, afterSeq: number, limit: number): VideoRecord[];

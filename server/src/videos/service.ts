@@ -78,11 +78,26 @@ export const toVideoDto = (video: VideoRecord): VideoDto => ({
 export class VideoService {
   constructor(private readonly options: VideoServiceOptions) {}
 
-  /** The caller's own upload, or `not_found` (another user's upload id is not theirs to see). */
+  /**
+   * The caller's own upload, unfinished or finished, or `not_found`: another user's upload id is
+   * not theirs to see, and a failed upload (refused, cancelled, expired) is gone.
+   */
   ownUpload(userId: UserId, id: VideoId): UploadRecord {
     const upload = this.options.storage.videos.upload(id);
     if (!upload || upload.userId !== userId) throw new WbkError("not_found", "no such upload");
+    if (upload.status === "failed") throw new WbkError("not_found", "the upload has ended (refused, cancelled or expired)");
     return upload;
+  }
+
+  /** A size a video may declare (`Upload-Length`): at least a byte, at most MAX_VIDEO_BYTES. */
+  checkSize(size: number): void {
+    if (size === 0) {
+      const message = "the video is empty";
+      throw new WbkError("validation_failed", message, [{ path: "Upload-Length", message }]);
+    }
+    if (size > this.options.maxVideoBytes) {
+      throw new WbkError("payload_too_large", `a video may be at most ${this.options.maxVideoBytes} bytes`);
+    }
   }
 
   /**
@@ -92,9 +107,7 @@ export class VideoService {
   async begin(userId: UserId, id: VideoId, upload: NewUpload): Promise<UploadIds> {
     const { storage, access, now } = this.options;
     access.requireMember(userId, upload.conversationId);
-    if (upload.size > this.options.maxVideoBytes) {
-      throw new WbkError("payload_too_large", `a video may be at most ${this.options.maxVideoBytes} bytes`);
-    }
+    this.checkSize(upload.size);
     const createdAt = now();
     const perHour = this.options.uploadsPerHour;
     const recent = storage.videos.createdSince(userId, createdAt - HOUR_MS);
@@ -141,15 +154,21 @@ export class VideoService {
     const upload = this.ownUpload(userId, id);
     const ids = { videoId: id, messageId: videoMessageId(id) };
     if (upload.status === "ready") return ids;
-    if (upload.status === "failed") throw refusedUpload();
     const file = this.options.files.path(id);
-    const check = await inspectVideo(file, this.options.probe);
+    let check: Awaited<ReturnType<typeof inspectVideo>>;
+    let sha256 = "";
+    try {
+      check = await inspectVideo(file, this.options.probe);
+      if (check.ok) sha256 = await hashFile(file);
+    } finally {
+      // Cancelled meanwhile (DELETE, the uploader left): that wins over what the bytes said.
+      this.ownUpload(userId, id);
+    }
     if (!check.ok) {
-      this.options.logger.info({ videoId: id, reason: check.reason }, "upload refused: not a whole video");
-      await this.end(upload, "failed");
+      await this.abandon(upload, `not a whole video: ${check.reason}`);
       throw refusedUpload();
     }
-    const sha256 = await hashFile(file);
+    // No await since the check above: nothing can end the upload before it is finished.
     const video = this.options.storage.videos.finish({
       id,
       conversationId: upload.conversationId,
@@ -167,9 +186,22 @@ export class VideoService {
     return ids;
   }
 
-  /** The uploader cancelled (tus DELETE): the bytes are gone, the message ends "failed". */
-  async cancelled(upload: UploadRecord): Promise<void> {
-    await this.end(upload, "failed");
+  /** The uploader cancels (tus DELETE): the bytes go, the message ends "failed". A finished video stays. */
+  async cancel(upload: UploadRecord): Promise<void> {
+    if (upload.status === "ready") throw new WbkError("forbidden", "a finished video cannot be deleted through tus");
+    await this.abandon(upload, "cancelled by the uploader");
+  }
+
+  /** A member left or was removed: their unfinished uploads to the conversation end now, freeing their places. */
+  async memberLeft(conversationId: ConversationId, userId: UserId): Promise<void> {
+    for (const upload of this.options.storage.videos.unfinishedIn(conversationId, userId)) {
+      try {
+        await this.abandon(upload, "the uploader left the conversation");
+      } catch (error) {
+        // The member is gone either way; the upload is marked failed before anything can fail.
+        this.options.logger.error({ err: error, videoId: upload.id }, "could not delete a leaving member's upload");
+      }
+    }
   }
 
   /**
@@ -181,9 +213,9 @@ export class VideoService {
     const stale = this.options.storage.videos.unfinishedBefore(before);
     for (const upload of stale) {
       try {
-        await this.end(upload, "failed");
+        await this.abandon(upload, "expired");
       } catch (error) {
-        this.options.logger.error({ err: error, videoId: upload.id }, "could not expire an upload; next run retries");
+        this.options.logger.error({ err: error, videoId: upload.id }, "could not expire an upload");
       }
     }
     if (stale.length > 0) this.options.logger.info({ count: stale.length }, "expired unfinished uploads");
@@ -209,9 +241,16 @@ export class VideoService {
     return { videos: videos.map(toVideoDto), next: page.length > limit ? (videos.at(-1)?.seq ?? null) : null };
   }
 
-  private async end(upload: UploadRecord, status: "failed"): Promise<void> {
+  /**
+   * Ends an unfinished upload as failed. Recorded first, so from then on every request takes it
+   * for gone (a PATCH still being written answers 404); then its bytes are deleted once no
+   * request writes them, and its message ends "failed". Nothing when it had ended already.
+   */
+  private async abandon(upload: UploadRecord, reason: string): Promise<void> {
+    if (!this.options.storage.videos.fail(upload.id, this.options.now())) return;
+    this.options.logger.info({ videoId: upload.id, reason }, "upload ended");
     await this.options.files.remove(upload.id);
-    if (this.options.storage.videos.fail(upload.id, this.options.now())) await this.writeStatus(upload, status, {});
+    await this.writeStatus(upload, "failed", {});
   }
 
   /** Rewrites the upload's video message with its new status (and what the bytes told). */

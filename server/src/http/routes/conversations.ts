@@ -111,11 +111,11 @@ export function conversationRoutes(
       tags: ["conversations"],
       security: bearer,
       request: { params: memberParams },
-      responses: { 204: { description: "Removed (yourself: left); their sockets on it close" }, ...errorAnswers(...member) },
+      responses: { 204: { description: "Removed (yourself: left); their sockets on it close, their unfinished uploads to it end failed" }, ...errorAnswers(...member) },
     }),
-    (c) => {
+    async (c) => {
       const { id, userId } = c.req.valid("param");
-      conversations.removeMember(requireAuth(c).userId, id as ConversationId, userId as UserId);
+      await conversations.removeMember(requireAuth(c).userId, id as ConversationId, userId as UserId);
       return c.body(null, 204);
     },
   );

@@ -25,16 +25,16 @@ const CACHE_CONTROL = "private, max-age=31536000, immutable";
 export type ByteRange = { start: number; end: number };
 
 /**
- * The one range a `Range` header asks for (RFC 9110 §14.1.2), inclusive; "whole" when there is
- * no header or it is one this server ignores (several ranges, another unit); null when it
- * cannot be satisfied.
+ * The one range a `Range` header asks for (RFC 9110 §14.1.2), inclusive. "whole" when there is
+ * no header or one this server ignores, as §14.2 allows: another unit, a malformed value,
+ * several ranges (players ask for one at a time). null for a single byte range that cannot be
+ * satisfied: it starts at or past the end, ends before it starts, or is the suffix `-0`.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | "whole" | null {
-  if (!header) return "whole";
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match) return header.trim().startsWith("bytes=") && !header.includes(",") ? null : "whole";
+  const match = header === undefined ? null : /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
+  if (!match) return "whole";
   const [, first = "", last = ""] = match;
-  if (first === "" && last === "") return null;
+  if (first === "" && last === "") return "whole";
   if (first === "") {
     // A suffix: the last N bytes.
     const length = Number(last);
@@ -45,6 +45,21 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
   if (start >= size || end < start) return null;
   return { start, end };
+}
+
+/** `If-None-Match` (RFC 9110 §13.1.2): `*` or a list holding the ETag, weak or not. */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === "*") return true;
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+}
+
+/**
+ * `If-Range` (RFC 9110 §13.1.5): the range holds only while the file is the one the client has
+ * part of, named by its strong ETag. A weak tag or a date (there is no Last-Modified) never is.
+ */
+function rangeStillValid(header: string | undefined, etag: string): boolean {
+  return header === undefined || header.trim() === etag;
 }
 
 export function videoRoutes(app: OpenAPIHono<AppEnv>, deps: { videos: VideoService; requireAuth: RequireAuth }): void {
@@ -84,9 +99,12 @@ export function videoRoutes(app: OpenAPIHono<AppEnv>, deps: { videos: VideoServi
     security: bearer,
     request: { params: z.object({ videoId: idSchema }) },
     responses: {
-      200: { description: "The whole video; `ETag` is its SHA-256", content: bytes },
-      206: { description: "The requested byte range (`Range: bytes=…`)", content: bytes },
-      304: { description: "Not modified (`If-None-Match`)" },
+      200: {
+        description: "The whole video; `ETag` is its SHA-256. Also the answer to a `Range` this server ignores (malformed, another unit, several ranges) or whose `If-Range` is not the ETag",
+        content: bytes,
+      },
+      206: { description: "The requested byte range (`Range: bytes=…`, one range)", content: bytes },
+      304: { description: "Not modified (`If-None-Match` with its ETag, weak or strong, or `*`)" },
       ...errorAnswers("unauthenticated", "forbidden", "not_found", "range_not_satisfiable"),
     },
   });
@@ -99,10 +117,8 @@ export function videoRoutes(app: OpenAPIHono<AppEnv>, deps: { videos: VideoServi
       ETag: etag,
       "Cache-Control": CACHE_CONTROL,
     };
-    if (c.req.header("if-none-match")?.split(",").some((tag) => tag.trim() === etag)) {
-      return c.body(null, 304, headers);
-    }
-    const range = parseRange(c.req.header("range"), video.size);
+    if (noneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
+    const range = rangeStillValid(c.req.header("if-range"), etag) ? parseRange(c.req.header("range"), video.size) : "whole";
     if (range === null) {
       c.header("Content-Range", `bytes */${video.size}`);
       throw new WbkError("range_not_satisfiable", `the video has ${video.size} bytes`);

@@ -1,6 +1,7 @@
 import type { ConversationId, UserId } from "@wbk/shared";
 import type { ConversationRecord, ConversationStore } from "../types.js";
 import type { Db } from "./database.js";
+import type { Rollups } from "./rollups.js";
 
 interface Row {
   id: string;
@@ -18,7 +19,7 @@ const toRecord = (row: Row): ConversationRecord => ({
   lastMessageAt: row.last_message_at,
 });
 
-export function sqliteConversations(db: Db): ConversationStore {
+export function sqliteConversations(db: Db, rollups: Rollups): ConversationStore {
   const insert = db.prepare(
     "INSERT INTO conversations (id, title, created_at, created_by, last_message_at) VALUES (@id, @title, @createdAt, @createdBy, @lastMessageAt)",
   );
@@ -50,17 +51,22 @@ export function sqliteConversations(db: Db): ConversationStore {
   );
   const addMember = db.transaction((id: string, userId: string, at: number, addedBy: string | null) => {
     const added = insertMember.run(id, userId, at).changes > 0;
-    if (added) memberEvent.run(id, userId, addedBy, at);
+    if (added) {
+      memberEvent.run(id, userId, addedBy, at);
+      rollups.action("member.added", addedBy, id, at);
+    }
     return added;
   });
   return {
     create: (conversation, memberIds) =>
       db.transaction(() => {
         insert.run(conversation);
+        rollups.action("conversation.created", conversation.createdBy, conversation.id, conversation.createdAt);
         for (const userId of memberIds) {
           insertMember.run(conversation.id, userId, conversation.createdAt);
           if (userId !== conversation.createdBy) {
             memberEvent.run(conversation.id, userId, conversation.createdBy, conversation.createdAt);
+            rollups.action("member.added", conversation.createdBy, conversation.id, conversation.createdAt);
           }
         }
       }).immediate(),

@@ -149,4 +149,41 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX videos_by_conversation ON videos(conversation_id, seq);
   CREATE INDEX videos_for_reports ON videos(created_at, uploader_id, conversation_id, size);
   `,
+  /* 4: weekly report rollups, kept in the transaction of every row they count */ `
+  -- Actions per ISO week of REPORT_TZ (rollup_meta), kind, user and conversation; '' stands for
+  -- none (a key column cannot be NULL). n: actions; bytes: video bytes; first/last: instants.
+  CREATE TABLE rollup_week_actions (
+    week TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    user_id TEXT NOT NULL DEFAULT '',
+    conversation_id TEXT NOT NULL DEFAULT '',
+    n INTEGER NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (week, kind, user_id, conversation_id)
+  ) WITHOUT ROWID;
+  -- REST and tus requests (request_log kind 'http') per week, user ('' anonymous), method, route.
+  CREATE TABLE rollup_week_requests (
+    week TEXT NOT NULL,
+    user_id TEXT NOT NULL DEFAULT '',
+    method TEXT NOT NULL,
+    route TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (week, user_id, method, route)
+  ) WITHOUT ROWID;
+  -- Actions per UTC quarter hour (instant / 900000): free of any zone, since every offset is a
+  -- multiple of 15 minutes, so each slice lies in one local hour (byDay, byHour).
+  CREATE TABLE rollup_slices (
+    slice INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL
+  );
+  -- The REPORT_TZ the week labels were computed in; no row until the first start fills them.
+  CREATE TABLE rollup_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    timezone TEXT NOT NULL
+  );
+  `,
 ];

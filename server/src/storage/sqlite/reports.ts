@@ -1,6 +1,7 @@
 import type { WeeklyReport } from "@wbk/shared";
 import type { ReportStore } from "../types.js";
 import type { Db } from "./database.js";
+import type { Rollups } from "./rollups.js";
 
 interface Row {
   body: string;
@@ -9,7 +10,7 @@ interface Row {
   compacted_through: number | null;
 }
 
-export function sqliteReports(db: Db): ReportStore {
+export function sqliteReports(db: Db, rollups: Rollups): ReportStore {
   // The primary key on week is the guard between processes: the loser's insert changes nothing.
   const insert = db.prepare(
     `INSERT INTO reports (week, timezone, from_ms, to_ms, generated_at, body) VALUES (?, ?, ?, ?, ?, ?)
@@ -22,8 +23,8 @@ export function sqliteReports(db: Db): ReportStore {
   );
   const get = db.prepare<[string], Row>("SELECT body, from_ms, to_ms, compacted_through FROM reports WHERE week = ?");
   const weeks = db.prepare<[], { week: string }>("SELECT week FROM reports ORDER BY week");
-  const toCompact = db.prepare<{ before: number }, { week: string; from_ms: number; end: number }>(
-    `SELECT week, from_ms, MIN(to_ms, @before) AS end FROM reports
+  const toCompact = db.prepare<{ before: number }, { week: string; timezone: string; from_ms: number; end: number }>(
+    `SELECT week, timezone, from_ms, MIN(to_ms, @before) AS end FROM reports
       WHERE from_ms < @before AND (compacted_through IS NULL OR compacted_through < MIN(to_ms, @before))`,
   );
   // Rows whose bytes are still kept are the document's only copy of that change: never deleted here.
@@ -44,10 +45,12 @@ export function sqliteReports(db: Db): ReportStore {
   });
   const compact = db.transaction((before: number) => {
     const due = toCompact.all({ before });
-    for (const { week, from_ms, end } of due) {
+    for (const { week, timezone, from_ms, end } of due) {
       deleteUpdates.run(from_ms, end);
       deleteRequests.run(from_ms, end);
       markCompacted.run(end, week);
+      // The stored report never changes again; neither is its week read from the rollups.
+      rollups.dropCompacted(week, timezone, from_ms, end);
     }
     return due.map((d) => d.week);
   });

@@ -1,6 +1,7 @@
 import type { ConversationId, UserId } from "@wbk/shared";
 import type { ClientBinding, MessageSeqRecord, UpdateLogStore } from "../types.js";
 import type { Db } from "./database.js";
+import type { Rollups } from "./rollups.js";
 
 interface SeqRow {
   message_id: string;
@@ -16,7 +17,7 @@ const toSeq = (row: SeqRow): MessageSeqRecord => ({
   serverTime: row.server_time,
 });
 
-export function sqliteUpdateLog(db: Db): UpdateLogStore {
+export function sqliteUpdateLog(db: Db, rollups: Rollups): UpdateLogStore {
   const nextLogSeq = db.prepare<[string], { last_log_seq: number }>(
     "UPDATE conversations SET last_log_seq = last_log_seq + 1 WHERE id = ? RETURNING last_log_seq",
   );
@@ -83,6 +84,7 @@ export function sqliteUpdateLog(db: Db): UpdateLogStore {
           assigned.push(seq);
         }
         if (entry.newMessages.length > 0) touch.run(entry.serverTime, entry.conversationId);
+        rollups.update(entry);
         return { logSeq: row.last_log_seq, seqs: assigned };
       }).immediate(),
     updatesSince: (conversationId, afterLogSeq) =>
@@ -104,6 +106,7 @@ export function sqliteUpdateLog(db: Db): UpdateLogStore {
       db.transaction(() => {
         const seq = allocateSeq(conversationId);
         insertMessage.run(conversationId, messageId, seq, authorId, serverTime);
+        rollups.action("message.sent", authorId, conversationId, serverTime);
         return seq;
       }).immediate(),
     count: (conversationId) => count.get(conversationId)?.n ?? 0,

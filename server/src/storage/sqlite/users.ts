@@ -1,6 +1,7 @@
 import type { UserId } from "@wbk/shared";
 import type { UserRecord, UserStore } from "../types.js";
 import type { Db } from "./database.js";
+import type { Rollups } from "./rollups.js";
 
 interface Row {
   id: string;
@@ -18,7 +19,7 @@ const toRecord = (row: Row): UserRecord => ({
   createdAt: row.created_at,
 });
 
-export function sqliteUsers(db: Db): UserStore {
+export function sqliteUsers(db: Db, rollups: Rollups): UserStore {
   const insert = db.prepare(
     "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES (@id, @email, @displayName, @passwordHash, @createdAt)",
   );
@@ -26,8 +27,12 @@ export function sqliteUsers(db: Db): UserStore {
   const byEmail = db.prepare<[string], Row>("SELECT * FROM users WHERE email = ?");
   const setName = db.prepare("UPDATE users SET display_name = ? WHERE id = ?");
   const setHash = db.prepare("UPDATE users SET password_hash = ? WHERE id = ?");
+  const create = db.transaction((user: UserRecord) => {
+    insert.run(user);
+    rollups.action("user.registered", user.id, null, user.createdAt);
+  });
   return {
-    create: (user) => void insert.run(user),
+    create: (user) => create.immediate(user),
     byId: (id) => {
       const row = byId.get(id);
       return row && toRecord(row);

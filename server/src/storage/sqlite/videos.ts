@@ -1,6 +1,7 @@
 import type { ConversationId, UserId, VideoId } from "@wbk/shared";
 import type { UploadRecord, UploadStatus, VideoRecord, VideoStore } from "../types.js";
 import type { Db } from "./database.js";
+import type { Rollups } from "./rollups.js";
 
 interface UploadRow {
   id: string;
@@ -54,7 +55,7 @@ const toVideo = (row: VideoRow): VideoRecord => ({
   createdAt: row.created_at,
 });
 
-export function sqliteVideos(db: Db): VideoStore {
+export function sqliteVideos(db: Db, rollups: Rollups): VideoStore {
   const unfinishedOf = db.prepare<[string], { n: number }>(
     "SELECT COUNT(*) AS n FROM uploads WHERE user_id = ? AND status = 'uploading'",
   );
@@ -76,6 +77,9 @@ export function sqliteVideos(db: Db): VideoStore {
   const unfinishedBefore = db.prepare<[number], UploadRow>(
     "SELECT * FROM uploads WHERE status = 'uploading' AND created_at < ? ORDER BY created_at",
   );
+  const unfinishedIn = db.prepare<[string, string], UploadRow>(
+    "SELECT * FROM uploads WHERE user_id = ? AND status = 'uploading' AND conversation_id = ? ORDER BY created_at",
+  );
   const video = db.prepare<[string], VideoRow>("SELECT * FROM videos WHERE id = ?");
   const videos = db.prepare<[string, number, number], VideoRow>(
     "SELECT * FROM videos WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -91,6 +95,7 @@ export function sqliteVideos(db: Db): VideoStore {
       throw new Error(`upload ${record.id} is not in flight`);
     }
     const seq = Number(insertVideo.run(record).lastInsertRowid);
+    rollups.action("video.shared", record.uploaderId, record.conversationId, record.createdAt, 1, record.size);
     return { ...record, seq };
   });
 
@@ -107,6 +112,7 @@ export function sqliteVideos(db: Db): VideoStore {
     fail: (id, at) => end.run("failed", at, id).changes > 0,
     finish: (record) => finish.immediate(record),
     unfinishedBefore: (before) => unfinishedBefore.all(before).map(toUpload),
+    unfinishedIn: (conversationId, userId) => unfinishedIn.all(userId, conversationId).map(toUpload),
     video: (id) => {
       const row = video.get(id);
       return row && toVideo(row);
