@@ -3,20 +3,26 @@
  * button and watches her progress bar; Ben, in another browser context, sees the message turn
  * ready and plays it, with the very bytes Ann picked. Also: the player survives re-renders, an
  * upload survives two reloads and a cut line without being created twice or needing a click,
- * Pause/Resume/Cancel do what they say, a file that is no video fails in words, and a format the
- * browser cannot play offers a download (and the page says how a large video continues).
+ * Pause/Resume/Cancel do what they say, a file that is no video fails in words, a format the
+ * browser cannot play offers a download (and the page says how a large video continues), an
+ * H.264 .mov plays and an HEVC one turns into a download, a large video continues after a reload
+ * when its file is picked again, and at phone size the list of uploads puts the newest first,
+ * shows that it scrolls, bars a failure in red and says what a waiting upload waits for.
  *
  * Ann's page goes through a fault proxy (throttle, cut) and then a counting proxy that records
  * every request reaching the server; Ben's page talks to the server directly. Both are signed in
  * by their session cookie (sign-up through the page is covered by browser-chat.test.ts).
  */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { outputPath, useDemoInChromium } from "./helpers/browser.js";
 import { startCountingProxy, type CountingProxy } from "./helpers/countingProxy.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/faultProxy.js";
-import { FIXTURES, fixture as fixtureBytes, sha256 } from "./helpers/tus.js";
+import { useTempDirs } from "./helpers/tempDirs.js";
+import { FIXTURES, fixture as fixtureBytes, sha256, tusClient } from "./helpers/tus.js";
 import { createConversation, signUp, type TestUser } from "./helpers/users.js";
 
 /** A fixture file: its path (for the file chooser), size and SHA-256. */
@@ -33,6 +39,14 @@ const NOT_A_VIDEO = fixture("not-a-video.mp4");
 const SLOW_LINE = 700_000;
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1024, height: 768 };
+const tempDir = useTempDirs("wbk-browser-video-");
+
+/** `ffmpeg` with `args`, writing `name` into a fresh temp folder: its bytes. */
+function ffmpegMade(name: string, args: string[]): Buffer {
+  const file = path.join(tempDir(), name);
+  execFileSync("ffmpeg", ["-v", "error", "-y", ...args, file]);
+  return fs.readFileSync(file);
+}
 
 /** What Ann's upload row showed at one moment. */
 interface Shown {
@@ -44,7 +58,9 @@ interface Shown {
 }
 
 describe("video sharing in the demo page", () => {
-  const demo = useDemoInChromium();
+  // Per user (each test signs up its own Ann and Ben): one unfinished upload at a time and three
+  // an hour, so the limits test meets both limits with a handful of uploads.
+  const demo = useDemoInChromium({ MAX_CONCURRENT_UPLOADS: "1", RATE_LIMIT_UPLOADS_PER_HOUR: "3" });
   let counting: CountingProxy;
   let net: FaultProxy;
   const contexts: BrowserContext[] = [];
@@ -67,7 +83,7 @@ describe("video sharing in the demo page", () => {
       openChat(net.url, ann, conversation.id, { query: options.annQuery, viewport: PHONE }),
       openChat(demo.server.url, ben, conversation.id, { init: options.benInit, viewport: DESKTOP }),
     ]);
-    return { ann, annPage, benPage };
+    return { ann, ben, annPage, benPage };
   }
 
   /** A new browser context signed in as `user` (its cookie), showing the conversation. */
@@ -139,6 +155,8 @@ describe("video sharing in the demo page", () => {
   const videoBlock = (page: Page) => page.getByTestId("message-video");
   const videoStatus = (page: Page) => attribute(videoBlock(page), "data-status");
   const uploadState = (page: Page) => attribute(page.getByTestId("upload"), "data-state");
+  /** Ann's upload row of the file `name`, when the list has several. */
+  const uploadRow = (page: Page, name: string) => page.getByTestId("upload").filter({ hasText: name });
 
   /** The SHA-256 of what the server serves at `url`, fetched by the page with its cookie. */
   const servedSha256 = (page: Page, url: string) =>
@@ -321,6 +339,86 @@ describe("video sharing in the demo page", () => {
     expect(states).toEqual(["uploading", "paused", "uploading", "aborted"]);
   });
 
+  it("a large video not kept on the device: after a reload its message says to pick the file again, which continues it", { timeout: 30_000 }, async () => {
+    const { annPage, benPage } = await twoPages({ annQuery: "?uploadChunkBytes=131072&offlineQueueMaxBytes=0" });
+    const conversationId = await annPage.getByTestId("chat-view").getAttribute("data-conversation-id");
+    await uploadOverSlowLine(annPage, CLIP_2MB.path);
+    await expect.poll(() => counting.patchBytes(), { timeout: 15_000, interval: 20 }).toBeGreaterThan(300_000);
+    // While this page sends it, its own message carries no hint.
+    expect(await annPage.getByTestId("video-hint").count()).toBe(0);
+    await annPage.reload();
+    await chatShown(annPage, conversationId!);
+    net.throttle(0);
+
+    // Nothing restarted it; the own message says how it goes on (Ben's does not).
+    await expect.poll(() => annPage.getByTestId("video-hint").textContent({ timeout: 500 })).toBe("pick the same file again to continue Choose file");
+    expect(await annPage.getByTestId("upload").count()).toBe(0);
+    expect(await annPage.getByTestId("video-status").textContent()).toBe(`uploading… ${CLIP_2MB.name}`);
+    expect(await benPage.getByTestId("video-hint").count()).toBe(0);
+    await annPage.screenshot({ path: outputPath("browser-video-ann-pick-again.png") });
+
+    const chooser = annPage.waitForEvent("filechooser");
+    await annPage.getByTestId("video-pick-again").click();
+    await (await chooser).setFiles(CLIP_2MB.path);
+    await expect.poll(() => videoStatus(annPage), { timeout: 20_000 }).toBe("ready");
+    expect(await annPage.getByTestId("video-hint").count()).toBe(0);
+    const uploads = counting.uploads();
+    expect(uploads.filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(uploads.filter((r) => r.method === "HEAD").map((r) => r.status)).toEqual([200]);
+    const videoId = await videoBlock(annPage).getAttribute("data-video-id");
+    expect(await servedSha256(annPage, `/api/videos/${videoId}`)).toBe(CLIP_2MB.sha256);
+  });
+
+  it("Ann's uploads on a phone: newest first, a list that shows it scrolls, a red bar when failed, and what a waiting one waits for", { timeout: 30_000 }, async () => {
+    const { annPage } = await twoPages();
+    const started = Date.now();
+    await attachVideo(annPage, NOT_A_VIDEO.path);
+    await expect.poll(() => attribute(uploadRow(annPage, NOT_A_VIDEO.name), "data-state")).toBe("failed");
+    const failedAt = Date.now();
+    await recordUploadRows(annPage);
+    net.throttle(SLOW_LINE);
+    await attachVideo(annPage, CLIP_2MB.path);
+    await expect.poll(() => counting.patchBytes(), { interval: 20 }).toBeGreaterThan(0);
+    // MAX_CONCURRENT_UPLOADS=1: the next one waits for this one (429 limit_exceeded), online all along.
+    await attachVideo(annPage, CLIP_5S.path);
+    const waiting = uploadRow(annPage, CLIP_5S.name);
+    await expect.poll(() => attribute(waiting, "data-state")).toBe("waiting");
+    expect(await waiting.getByTestId("upload-state").textContent()).toBe("waiting for another upload to finish");
+
+    const list = annPage.getByTestId("uploads");
+    expect(await list.getByTestId("upload").evaluateAll((rows) => rows.map((r) => r.querySelector(".upload-name")!.textContent))).toEqual([
+      CLIP_5S.name,
+      CLIP_2MB.name,
+      NOT_A_VIDEO.name,
+    ]);
+    // A third of the phone's height: the failed row is below the fold, and the list shows it scrolls.
+    const fold = await list.evaluate((el) => ({ scrolls: el.scrollHeight > el.clientHeight, background: getComputedStyle(el).backgroundImage }));
+    expect(fold.scrolls).toBe(true);
+    expect(fold.background).toContain("radial-gradient");
+    const failedBar = uploadRow(annPage, NOT_A_VIDEO.name).getByTestId("upload-progress");
+    expect(await failedBar.evaluate((bar) => [getComputedStyle(bar).accentColor, bar.dataset.percent])).toEqual(["rgb(192, 38, 45)", "100"]);
+    await annPage.screenshot({ path: outputPath("browser-video-ann-uploads-phone.png") });
+    await list.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await annPage.screenshot({ path: outputPath("browser-video-ann-uploads-phone-scrolled.png") });
+
+    // The first one out frees the place: the waiting one goes on by itself.
+    net.throttle(0);
+    await expect.poll(() => counting.uploads().filter((r) => r.method === "POST" && r.status === 201).length, { timeout: 15_000 }).toBe(3);
+    const waited = (await shownRows(annPage)).filter((s) => s.total === CLIP_5S.size).map((s) => s.state);
+    expect(waited.slice(0, 2)).toEqual(["waiting", "uploading"]);
+
+    // RATE_LIMIT_UPLOADS_PER_HOUR=3: a fourth waits until the first is an hour old.
+    await attachVideo(annPage, CLIP_VP9.path);
+    const limited = uploadRow(annPage, CLIP_VP9.name);
+    await expect.poll(() => attribute(limited, "data-state")).toBe("waiting");
+    const clocks = await annPage.evaluate(
+      (times) => times.map((ms) => new Date(ms).toTimeString().slice(0, 5)),
+      [started + 3_600_000, failedAt + 3_600_000 + 1000],
+    );
+    expect(clocks.map((clock) => `upload limit reached: continues at ${clock}`)).toContain(await limited.getByTestId("upload-state").textContent());
+    await annPage.screenshot({ path: outputPath("browser-video-ann-upload-limit.png") });
+  });
+
   it("a file that is no video: the failure in words, no player", { timeout: 30_000 }, async () => {
     const { annPage, benPage } = await twoPages();
     await attachVideo(annPage, NOT_A_VIDEO.path);
@@ -341,9 +439,9 @@ describe("video sharing in the demo page", () => {
     expect(await annPage.getByTestId("upload").count()).toBe(0);
   });
 
-  it("a format this browser cannot play: a download link instead of the player", { timeout: 30_000 }, async () => {
+  it("a format this browser cannot play: a download link instead of the player; an H.264 .mov plays, an HEVC one is a download", { timeout: 30_000 }, async () => {
     // Ben's Chromium claims it cannot play WebM; Ann's plays it.
-    const { annPage, benPage } = await twoPages({
+    const { ben, annPage, benPage } = await twoPages({
       annQuery: "?offlineQueueMaxBytes=50000",
       benInit: () => {
         const canPlayType = HTMLMediaElement.prototype.canPlayType;
@@ -370,5 +468,25 @@ describe("video sharing in the demo page", () => {
 
     await expect.poll(() => videoStatus(annPage), { timeout: 20_000 }).toBe("ready");
     expect(await annPage.getByTestId("video-player").count()).toBe(1);
+
+    // iPhones record .mov (video/quicktime), which Chromium's canPlayType calls "" but plays when
+    // the codec is H.264; HEVC it cannot decode: the player's error turns it into the link.
+    const h264Mov = ffmpegMade("IMG_0001.MOV", ["-i", CLIP_5S.path, "-c", "copy", "-f", "mov"]);
+    const hevcMov = ffmpegMade("IMG_0002.MOV", ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1", "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-f", "mov"]);
+    const tus = tusClient(demo.server.url, ben.token);
+    const conversationId = await benPage.getByTestId("chat-view").getAttribute("data-conversation-id");
+    const movIds: string[] = [];
+    for (const [bytes, filename] of [[h264Mov, "IMG_0001.MOV"], [hevcMov, "IMG_0002.MOV"]] as const) {
+      const { finished } = await tus.upload(bytes, { conversationId: conversationId!, filename, filetype: "video/quicktime" });
+      expect(finished.status).toBe(204);
+      movIds.push(finished.headers.get("wbk-video-id")!);
+    }
+    const movBlock = (id: string) => benPage.locator(`[data-testid="message-video"][data-video-id="${id}"]`);
+    await expect.poll(() => attribute(movBlock(movIds[0]!), "data-status"), { timeout: 10_000 }).toBe("ready");
+    expect(await benPage.evaluate(() => document.createElement("video").canPlayType("video/quicktime"))).toBe("");
+    const movPlayer = movBlock(movIds[0]!).getByTestId("video-player");
+    await expect.poll(() => movPlayer.evaluate((v: HTMLVideoElement) => [v.readyState >= HTMLMediaElement.HAVE_METADATA, v.videoWidth])).toEqual([true, 640]);
+    await expect.poll(() => movBlock(movIds[1]!).getByTestId("video-download").textContent({ timeout: 500 })).toBe("cannot play here: download");
+    expect(await movBlock(movIds[1]!).locator("video").count()).toBe(0);
   });
 });

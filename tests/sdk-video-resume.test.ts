@@ -259,6 +259,7 @@ describe("video uploads across cuts, restarts and outages", () => {
     expect(sha256(fs.readFileSync(path.join(dir, "files", files[0]!)))).toBe(sha256(CLIP_BYTES));
     expect(Object.keys((await savedRecords(dir))!.queue)).toEqual([upload.id]);
     await eventually(() => expect(upload.state).toBe("waiting"), 15_000);
+    expect([upload.waitingFor, upload.retryAt]).toEqual(["network", null]);
     expect(uploadsSince(mark)).toEqual([]);
     await first.close();
 

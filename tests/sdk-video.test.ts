@@ -1,18 +1,28 @@
 /**
  * Sharing videos through the SDK (`conversation.shareVideo`, tus underneath): by path and as a
- * stream in Node, what the other member sees, refusals by content and by size, cancelling, and
- * what sign-out leaves on the device.
+ * stream in Node, what the other member sees, refusals by content, by size and of paths that
+ * cannot be opened, cancelling, what sign-out leaves on the device, and what a waiting upload
+ * waits for (a sign-in, a free upload slot, the hourly limit).
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createChatClient, fileStorage, type ChatClient, type ChatError, type StorageAdapter, type VideoUploadState } from "@wbk/client-sdk/node";
+import {
+  createChatClient,
+  fileStorage,
+  type ChatClient,
+  type ChatError,
+  type StorageAdapter,
+  type VideoUploadEvents,
+  type VideoUploadState,
+} from "@wbk/client-sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCountingProxy, type CountingProxy } from "./helpers/countingProxy.js";
 import { useTwoPeople } from "./helpers/fixture.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
 import { useTempDirs } from "./helpers/tempDirs.js";
-import { api, clientFor, eventually, type TestUser } from "./helpers/users.js";
+import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "fixtures");
 const fixturePath = (name: string) => path.join(FIXTURES, name);
@@ -200,9 +210,46 @@ describe("shareVideo", () => {
     fs.copyFileSync(fixturePath("clip-h264-8s-2mb.mp4"), renamed);
     const again = await chat.shareVideo(renamed);
     expect(again).toBe(first);
+    // The first share's name stays (documented): the server named the message at creation.
+    expect(again.filename).toBe("clip-h264-8s-2mb.mp4");
     expect(first.state).toBe("uploading");
     await first.message;
     expect(client.pendingUploads()).toEqual([]);
+    await client.close();
+  });
+
+  it("a path that cannot be opened is refused with read_failed, before any upload request", async () => {
+    const client = await countedClient(proxy, cast.ann);
+    const chat = client.conversation(cast.conversationId);
+    const before = proxy.uploads().length;
+    const refusal = async (video: string) => {
+      const error = (await chat.shareVideo(video).catch((e: unknown) => e)) as ChatError;
+      return [error.name, error.code, error.message];
+    };
+    expect(await refusal("/no/such/file.mp4")).toEqual(["ChatError", "read_failed", "could not open the video /no/such/file.mp4: no such file"]);
+    expect(await refusal(FIXTURES)).toEqual(["ChatError", "read_failed", `could not open the video ${FIXTURES}: it is a folder, not a file`]);
+    expect(proxy.uploads().length).toBe(before);
+    expect(client.pendingUploads()).toEqual([]);
+    await client.close();
+  });
+
+  it("a refused session: the upload waits for a sign-in (waitingFor), then goes on with a valid token", async () => {
+    let token = cast.ann.token;
+    const client = createChatClient({ baseUrl: cast.server.url, getToken: () => token });
+    await client.me();
+    const authRequired: string[] = [];
+    client.on("auth-required", ({ reason }) => authRequired.push(reason));
+    token = "not-a-session";
+    const upload = await client.conversation(cast.conversationId).shareVideo(new Blob([VP9_3S]), { filename: "refused.webm" });
+    const states: VideoUploadEvents["state"][] = [];
+    upload.on("state", (event) => states.push(event));
+    await eventually(() => expect([upload.state, upload.waitingFor, upload.retryAt]).toEqual(["waiting", "sign-in", null]));
+    expect(states).toEqual([{ state: "waiting", waitingFor: "sign-in" }]);
+    expect(authRequired).toEqual(["unauthenticated"]);
+    token = cast.ann.token;
+    upload.resume();
+    await upload.message;
+    expect([upload.state, upload.waitingFor]).toEqual(["done", null]);
     await client.close();
   });
 
@@ -250,13 +297,78 @@ describe("shareVideo with a small MAX_VIDEO_BYTES", () => {
       413,
       "a video may be at most 300000 bytes",
     ]);
+    // The server answers an empty one (Upload-Length: 0) the same way.
     const empty = (await chat.shareVideo(new Blob([]), { filename: "empty.mp4" }).catch((e: unknown) => e)) as ChatError;
-    expect([empty.code, empty.message]).toEqual(["payload_too_large", "the video is empty"]);
+    expect([empty.name, empty.code, empty.status, empty.message]).toEqual(["ChatError", "validation_failed", 400, "the video is empty"]);
     // Under the limit goes through.
     await (await chat.shareVideo(fixturePath("clip-vp9-3s.webm"))).message;
     expect(proxy.uploads().map((r) => r.method)).toEqual(["POST", "PATCH"]);
     expect(await storage.files!.list("")).toEqual([]);
     expect(client.pendingUploads()).toEqual([]);
+    await client.close();
+  });
+});
+
+describe("shareVideo under the server's upload limits", () => {
+  // One unfinished upload at a time and two an hour per user, on a clock the test moves.
+  let now = Date.parse("2026-12-01T10:00:00Z");
+  let server: TestServer;
+  let ann: TestUser;
+  let conversationId: string;
+  beforeAll(async () => {
+    server = await startTestServer({ MAX_CONCURRENT_UPLOADS: "1", RATE_LIMIT_UPLOADS_PER_HOUR: "2" }, { now: () => now });
+    ann = await signUp(server.url, "Ann");
+    conversationId = (await createConversation(server.url, ann, [])).id;
+  });
+  afterAll(() => server?.stop());
+
+  it("waits for a free upload slot, then for the hourly limit until retryAt, and says which in waitingFor", async () => {
+    const client = await clientFor(server.url, ann);
+    const chat = client.conversation(conversationId);
+    // The first video's bytes are held back once it is under way, so it keeps the one slot.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const first = await chat.shareVideo({
+      name: "held.mp4",
+      type: "video/mp4",
+      size: H264_5S.length,
+      seekable: true,
+      read: async (start, end) => {
+        if (holding) await held;
+        return H264_5S.subarray(start, end);
+      },
+    });
+    holding = true;
+    await eventually(() => expect([first.state, first.videoId]).toEqual(["uploading", expect.any(String)]));
+
+    // 429 limit_exceeded: another upload of this client must end first.
+    const second = await chat.shareVideo(fixturePath("clip-vp9-3s.webm"));
+    const secondStates: VideoUploadEvents["state"][] = [];
+    second.on("state", (event) => secondStates.push(event));
+    await eventually(() => expect([second.state, second.waitingFor, second.retryAt]).toEqual(["waiting", "upload-slot", null]));
+    release();
+    await first.message;
+    await second.message;
+    expect(secondStates).toEqual([{ state: "waiting", waitingFor: "upload-slot" }, { state: "uploading" }, { state: "done" }]);
+    expect([second.waitingFor, second.retryAt]).toEqual([null, null]);
+
+    // 429 rate_limited: two uploads started this hour, the first 10 minutes ago: 50 minutes to wait.
+    now += 10 * 60_000;
+    const asked = Date.now();
+    const third = await chat.shareVideo(fixturePath("clip-h264-8s-2mb.mp4"));
+    const thirdStates: VideoUploadEvents["state"][] = [];
+    third.on("state", (event) => thirdStates.push(event));
+    await eventually(() => expect([third.state, third.waitingFor]).toEqual(["waiting", "rate-limit"]));
+    const retryAt = third.retryAt!;
+    expect(retryAt).toBeGreaterThanOrEqual(asked + 3000_000);
+    expect(retryAt).toBeLessThanOrEqual(Date.now() + 3000_000);
+    expect(thirdStates).toEqual([{ state: "waiting", waitingFor: "rate-limit", retryAt }]);
+    // Past the hour of the first upload (at exactly the hour it still counts).
+    now += 50 * 60_000 + 1000;
+    third.resume();
+    await third.message;
+    expect(thirdStates.map((e) => e.state)).toEqual(["waiting", "uploading", "done"]);
     await client.close();
   });
 });

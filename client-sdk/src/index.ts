@@ -37,6 +37,7 @@ export type {
   VideoStatus,
   VideoUploadEvents,
   VideoUploadState,
+  VideoUploadWait,
 } from "./types.js";
 
 /** The weekly report's contract, for apps that show reports to admins (the SDK has no report calls). */

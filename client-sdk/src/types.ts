@@ -90,7 +90,11 @@ export interface UploadProgress {
 export interface ShareVideoOptions {
   /** Called as bytes go out (also `upload.on("progress")`). */
   onProgress?: (progress: UploadProgress) => void;
-  /** The name to show; default: the file's name ("video" for a nameless Blob or stream). */
+  /**
+   * The name to show; default: the file's name ("video" for a nameless Blob or stream). Sharing
+   * content that is still uploading to the same conversation returns that upload, which keeps
+   * its first name.
+   */
   filename?: string;
   /** The MIME type to claim; default: the file's. The server decides by content. */
   type?: string;
@@ -105,18 +109,33 @@ export interface SharedVideo {
 }
 
 /**
- * An upload's life: `uploading` ⇄ `waiting` (for the network, a free upload slot or the
- * rate limit; it resumes by itself) ⇄ `paused` (until `resume()`), then `done`, `failed`
- * (refused: see the error), `aborted` (by `abort()`), or `stopped` (the client closed or signed
- * out; a queued upload starts again at the next sign-in on this device).
+ * An upload's life: `uploading` ⇄ `waiting` (for the network, a free upload slot, the rate
+ * limit or a new sign-in: see `VideoUploadWait`; it resumes by itself) ⇄ `paused` (until
+ * `resume()`), then `done`, `failed` (refused: see the error), `aborted` (by `abort()`), or
+ * `stopped` (the client closed or signed out; a queued upload starts again at the next sign-in
+ * on this device).
  */
 export type VideoUploadState = "uploading" | "waiting" | "paused" | "done" | "failed" | "aborted" | "stopped";
+
+/**
+ * What a `waiting` upload waits for; it goes on by itself in each case. `network`: no answer or
+ * a server error (it tries again with backoff and as soon as the client's connection is back).
+ * `upload-slot`: the server's limit of unfinished uploads per user (MAX_CONCURRENT_UPLOADS,
+ * `limit_exceeded`) while another upload of this client runs; it tries again when one ends.
+ * `rate-limit`: the user's uploads per hour (RATE_LIMIT_UPLOADS_PER_HOUR, `rate_limited`),
+ * until `retryAt`. `sign-in`: the server refused the session (the client emits `auth-required`).
+ */
+export type VideoUploadWait = "network" | "upload-slot" | "rate-limit" | "sign-in";
 
 export interface VideoUploadEvents {
   /** Bytes went out. */
   progress: UploadProgress;
-  /** The upload changed state; `error` with `failed`. */
-  state: { state: VideoUploadState; error?: ChatError };
+  /**
+   * The upload changed state, or a waiting one now waits for something else; `error` with
+   * `failed`, `waitingFor` with `waiting`, and with `rate-limit` also `retryAt`, when it tries
+   * again (milliseconds since the epoch, this device's clock).
+   */
+  state: { state: VideoUploadState; error?: ChatError; waitingFor?: VideoUploadWait; retryAt?: number };
 }
 
 export interface ChatClientEvents {

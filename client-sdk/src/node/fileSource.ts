@@ -24,11 +24,17 @@ export async function readRange(handle: fsp.FileHandle, start: number, end: numb
   return new Uint8Array(buffer.buffer, buffer.byteOffset, filled);
 }
 
-/** Opens the file at `filePath`; its size is the size at opening. Closed when the upload ends. */
+/**
+ * Opens the file at `filePath`; its size is the size at opening. Closed when the upload ends.
+ * Node's errors (`ENOENT`…) become `read_failed` in `openVideo`.
+ */
 export async function fileSource(filePath: string): Promise<VideoSource> {
   const handle = await fsp.open(filePath, "r");
   try {
-    const { size } = await handle.stat();
+    const stat = await handle.stat();
+    // Linux opens a folder for reading too; only its reads would fail.
+    if (!stat.isFile()) throw new Error(stat.isDirectory() ? "it is a folder, not a file" : "it is not a regular file");
+    const size = stat.size;
     let closed: Promise<void> | null = null;
     return {
       name: path.basename(filePath),

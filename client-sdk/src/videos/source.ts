@@ -126,12 +126,30 @@ export function storedSource(files: FileStore, file: string, info: { size: numbe
   return { ...info, seekable: true, read: (start, end) => files.read(file, start, end) };
 }
 
-/** Turns what the app passed into a source; rejects with `validation_failed` for what it cannot read. */
+/** Why a path could not be opened, by the error's `code` (Node's names; its messages start with them). */
+const OPEN_FAILURES: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "it is a folder, not a file",
+};
+
+/**
+ * Turns what the app passed into a source; rejects with `validation_failed` for what it cannot
+ * read, and `read_failed` for a path that cannot be opened.
+ */
 export async function openVideo(input: VideoInput, options: { size?: number; filename?: string; type?: string }, openFile?: FileOpener): Promise<VideoSource> {
   if (isVideoSource(input)) return input;
   if (typeof input === "string") {
     if (!openFile) throw new ChatError("validation_failed", "sharing a file by path needs @wbk/client-sdk/node");
-    return openFile(input);
+    try {
+      return await openFile(input);
+    } catch (error) {
+      if (error instanceof ChatError) throw error;
+      const reason = OPEN_FAILURES[(error as { code?: string }).code ?? ""] ?? (error as Error).message;
+      throw new ChatError("read_failed", `could not open the video ${input}: ${reason}`);
+    }
   }
   if (isObject(input) && typeof input.slice === "function" && typeof input.size === "number") return blobSource(input as unknown as Blob);
   if (isObject(input) && (Symbol.asyncIterator in input || typeof input.getReader === "function")) {

@@ -9,7 +9,7 @@ import { DetailedError, Upload, type HttpRequest, type HttpResponse } from "tus-
 import { ChatError } from "../errors.js";
 import { Emitter } from "../events.js";
 import type { FileStore } from "../storage.js";
-import type { SharedVideo, UploadProgress, VideoUploadEvents, VideoUploadState } from "../types.js";
+import type { SharedVideo, UploadProgress, VideoUploadEvents, VideoUploadState, VideoUploadWait } from "../types.js";
 import type { QueuedVideo, UploadRecords } from "./records.js";
 import type { VideoSource } from "./source.js";
 import { StallGuardedStack, requestBody } from "./transport.js";
@@ -71,6 +71,8 @@ export class VideoUpload extends Emitter<VideoUploadEvents> {
   private resolveMessage!: (video: SharedVideo) => void;
   private rejectMessage!: (error: ChatError) => void;
   private current: VideoUploadState = "waiting";
+  /** What a `waiting` upload waits for, and (for the rate limit) until when. */
+  private wait: { for: VideoUploadWait; retryAt: number | null } = { for: "network", retryAt: null };
   private sent = 0;
   private tus: Upload | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -99,6 +101,16 @@ export class VideoUpload extends Emitter<VideoUploadEvents> {
 
   get state(): VideoUploadState {
     return this.current;
+  }
+
+  /** What the upload waits for while `waiting`, else null. */
+  get waitingFor(): VideoUploadWait | null {
+    return this.current === "waiting" ? this.wait.for : null;
+  }
+
+  /** While waiting for the rate limit: when it tries again (ms since the epoch), else null. */
+  get retryAt(): number | null {
+    return this.current === "waiting" ? this.wait.retryAt : null;
   }
 
   get progress(): UploadProgress {
@@ -238,7 +250,7 @@ export class VideoUpload extends Emitter<VideoUploadEvents> {
       // Our own rule (tus's default gives up while the browser says it is offline; we wait instead).
       onShouldRetry: (error) => {
         const retry = isTransient(error);
-        if (retry) this.setState("waiting");
+        if (retry) this.setState("waiting", { for: "network", retryAt: null });
         return retry;
       },
       onBeforeRequest: async (req) => {
@@ -292,16 +304,16 @@ export class VideoUpload extends Emitter<VideoUploadEvents> {
     const failure = errorOf(response);
     if (status === 401 || SESSION_CODES.has(failure.code)) {
       this.ctx.onSessionRefused(failure.code);
-      return this.waitFor(MAX_WAIT_MS);
+      return this.waitFor(MAX_WAIT_MS, "sign-in");
     }
     if (failure.code === "rate_limited") {
       const seconds = Number(response.getHeader("Retry-After") ?? "");
       const delay = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : MAX_WAIT_MS;
       this.notBefore = Date.now() + delay;
-      return this.waitFor(delay);
+      return this.waitFor(delay, "rate-limit", this.notBefore);
     }
     // Too many unfinished uploads: this client's own running ones free a slot as they end.
-    if (failure.code === "limit_exceeded" && this.ctx.othersRunning(this)) return this.waitFor(MAX_WAIT_MS);
+    if (failure.code === "limit_exceeded" && this.ctx.othersRunning(this)) return this.waitFor(MAX_WAIT_MS, "upload-slot");
     const method = detailed.originalRequest.getMethod();
     if ((status === 404 || status === 410) && method !== "POST" && this.plan.source.seekable && !this.restarted) {
       // The server no longer has the upload (expired): start it again, once.
@@ -314,11 +326,11 @@ export class VideoUpload extends Emitter<VideoUploadEvents> {
   private waitForNetwork(): void {
     const delay = this.waitMs;
     this.waitMs = Math.min(this.waitMs * 2, MAX_WAIT_MS);
-    this.waitFor(delay);
+    this.waitFor(delay, "network");
   }
 
-  private waitFor(delayMs: number): void {
-    this.setState("waiting");
+  private waitFor(delayMs: number, reason: VideoUploadWait, retryAt: number | null = null): void {
+    this.setState("waiting", { for: reason, retryAt });
     this.clearTimer();
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -407,10 +419,16 @@ export class VideoUpload extends Emitter<VideoUploadEvents> {
       .catch(() => undefined);
   }
 
-  private setState(state: VideoUploadState): void {
-    if (state === this.current) return;
+  /** Emits `state` on a change of state, or of what a waiting upload waits for. */
+  private setState(state: VideoUploadState, wait?: { for: VideoUploadWait; retryAt: number | null }): void {
+    const same = state === this.current && (!wait || (wait.for === this.wait.for && wait.retryAt === this.wait.retryAt));
+    if (same) return;
     this.current = state;
-    this.emit("state", { state });
+    if (wait) this.wait = wait;
+    const event: VideoUploadEvents["state"] = { state };
+    if (state === "waiting") event.waitingFor = this.wait.for;
+    if (state === "waiting" && this.wait.retryAt !== null) event.retryAt = this.wait.retryAt;
+    this.emit("state", event);
   }
 
   private clearTimer(): void {

@@ -93,7 +93,8 @@ export class VideoUploads {
     try {
       const size = source.size;
       const { maxVideoBytes } = this.options.limits();
-      if (size === 0) throw new ChatError("payload_too_large", "the video is empty", 413);
+      // The server refuses `Upload-Length: 0` the same way.
+      if (size === 0) throw new ChatError("validation_failed", "the video is empty", 400);
       if (size > maxVideoBytes) throw new ChatError("payload_too_large", `a video may be at most ${maxVideoBytes} bytes`, 413);
       const filename = cleanFilename(options.filename ?? source.name);
       const type = options.type ?? source.type ?? "";

@@ -38,7 +38,11 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     enterkeyhint: "send",
   });
   const form = el("form", { class: "composer" });
-  const uploads = uploadsView(client, handle, { onError: (message) => showError(form, "form-error", message) });
+  const uploads = uploadsView(client, handle, {
+    onError: (message) => showError(form, "form-error", message),
+    // Own "uploading" videos say whether this page sends them: see renderMessage.
+    onChange: () => render(handle.messages),
+  });
   form.append(
     uploads.attach,
     composer,
@@ -98,7 +102,10 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     time.textContent = formatClock(date);
     const text = row.querySelector<HTMLElement>(".text")!;
     // A video's name and state are in its own block; the text line keeps only its caption.
-    const video = renderVideo(row, message, text);
+    // An own video still uploading that this page does not send (a large one, after a reload)
+    // continues only when its file is picked again: the block says so.
+    const stalled = own && message.video?.status === "uploading" && !uploads.sending(message.video.videoId);
+    const video = renderVideo(row, message, text, stalled ? uploads.pickFile : null);
     setContent(text, video ? [message.text] : messageBody(message));
     renderDelivery(row, own ? message.delivery : undefined);
     return row;

@@ -1,26 +1,35 @@
 /**
  * The sender's side of video sharing in one conversation: the attach button (a file input
  * behind it) and one row per upload with its progress, its state in words, and Pause, Resume
- * and Cancel. Uploads the SDK restored after a reload (`client.pendingUploads()`) get their
- * rows too; uploads to other conversations are not shown here.
+ * and Cancel, newest first. Uploads the SDK restored after a reload (`client.pendingUploads()`)
+ * get their rows too; uploads to other conversations are not shown here.
  */
-import type { ChatClient, ConversationHandle, VideoUpload, VideoUploadState } from "@wbk/client-sdk";
+import type { ChatClient, ConversationHandle, VideoUpload, VideoUploadState, VideoUploadWait } from "@wbk/client-sdk";
 import { el, errorMessage, setContent, type View } from "../dom.js";
-import { formatBytes } from "../format.js";
+import { formatBytes, formatClock } from "../format.js";
 
 /** How long a finished upload stays on screen at 100% before its row goes. */
 const DONE_LINGER_MS = 2000;
 
-/** How each upload state reads; `failed` gets the error's own words after it. */
-const STATE_WORDS: Record<VideoUploadState, string> = {
+/** How each upload state reads; `failed` gets the error's own words after it, `waiting` says what for. */
+const STATE_WORDS: Record<Exclude<VideoUploadState, "waiting">, string> = {
   uploading: "uploading",
-  waiting: "waiting for the network",
   paused: "paused",
   done: "sent",
   failed: "failed",
   aborted: "cancelled",
   stopped: "stopped",
 };
+
+/** What a waiting upload waits for, in words; the hourly limit with the local time it goes on. */
+const WAITING_WORDS: Record<VideoUploadWait, (retryAt: number | null) => string> = {
+  network: () => "waiting for the network",
+  "upload-slot": () => "waiting for another upload to finish",
+  "rate-limit": (retryAt) => `upload limit reached: continues at ${formatClock(new Date(retryAt ?? Date.now()))}`,
+  "sign-in": () => "waiting for you to sign in again",
+};
+
+const UNFINISHED: ReadonlySet<VideoUploadState> = new Set(["uploading", "waiting", "paused"]);
 
 /**
  * Shown for an upload the SDK did not copy onto the device (bigger than its offline queue,
@@ -32,17 +41,28 @@ const LARGE_VIDEO_NOTE = "Large videos continue where they stopped when you pick
 export interface UploadsOptions {
   /** Shows a failure that belongs to no upload row (`null` clears it). */
   onError(message: string | null): void;
+  /** A row came or went, or an upload changed state or learned its video id: `sending` may answer otherwise. */
+  onChange(): void;
 }
 
 export interface UploadsView extends View {
   /** The attach button with its file input, for the composer. */
   readonly attach: HTMLElement;
+  /** Whether this page is sending the video `videoId`, or may be (an unfinished upload not created yet). */
+  sending(videoId: string): boolean;
+  /** Opens the file chooser, as the attach button does. */
+  pickFile(): void;
 }
 
 export function uploadsView(client: ChatClient, conversation: ConversationHandle, options: UploadsOptions): UploadsView {
   const element = el("ul", { class: "uploads", "data-testid": "uploads", "aria-label": "Videos you are sending" });
-  const rows = new Map<string, View>();
+  const rows = new Map<string, { upload: VideoUpload; row: View }>();
   let disposed = false;
+  // Quiet while the restored uploads get their rows: the chat is not rendered yet.
+  let started = false;
+  const changed = () => {
+    if (started && !disposed) options.onChange();
+  };
 
   const input = el("input", { type: "file", accept: "video/*", hidden: true, "data-testid": "video-input" });
   const button = el(
@@ -66,7 +86,7 @@ export function uploadsView(client: ChatClient, conversation: ConversationHandle
       el("span", { class: "upload-name", dir: "auto" }, file.name),
       el("span", { class: "upload-state" }, "preparing…"),
     );
-    element.append(preparing);
+    element.prepend(preparing);
     options.onError(null);
     try {
       const upload = await conversation.shareVideo(file);
@@ -84,25 +104,33 @@ export function uploadsView(client: ChatClient, conversation: ConversationHandle
     const row = uploadRow(upload, {
       remove: () => drop(upload.id),
       onCancelFailed: (err) => options.onError(`Cancelled here, but the server could not be told: ${errorMessage(err)}`),
+      onChange: changed,
     });
-    rows.set(upload.id, row);
-    element.append(row.element);
+    rows.set(upload.id, { upload, row });
+    // Newest first: on a phone the list shows only its first rows without scrolling.
+    element.prepend(row.element);
+    changed();
   }
 
   function drop(id: string): void {
-    const row = rows.get(id);
+    const entry = rows.get(id);
     rows.delete(id);
-    row?.dispose();
-    row?.element.remove();
+    entry?.row.dispose();
+    entry?.row.element.remove();
+    changed();
   }
 
   for (const upload of client.pendingUploads()) {
     if (upload.conversationId === conversation.id) show(upload);
   }
+  started = true;
 
   return {
     element,
     attach: el("span", { class: "attach-video" }, button, input),
+    sending: (videoId) =>
+      [...rows.values()].some(({ upload }) => upload.videoId === videoId || (upload.videoId === null && UNFINISHED.has(upload.state))),
+    pickFile: () => input.click(),
     dispose() {
       disposed = true;
       for (const id of [...rows.keys()]) drop(id);
@@ -113,6 +141,8 @@ export function uploadsView(client: ChatClient, conversation: ConversationHandle
 interface RowOptions {
   remove(): void;
   onCancelFailed(err: unknown): void;
+  /** The upload changed state, or the server created it (its video id is known). */
+  onChange(): void;
 }
 
 /** One upload: name, state, progress bar and byte count, buttons; follows the upload's events. */
@@ -137,12 +167,17 @@ function uploadRow(upload: VideoUpload, options: RowOptions): View {
 
   let error = "";
   let linger: ReturnType<typeof setTimeout> | undefined;
+  let videoId = upload.videoId;
   const render = () => {
     const now = upload.state;
     element.dataset.state = now;
     // Unchanged words stay the same text node: a screen reader announces this status on every change.
-    setContent(state, [now === "failed" ? `${STATE_WORDS.failed}: ${error}` : STATE_WORDS[now]]);
+    setContent(state, [stateWords(upload, error)]);
     showProgress(bar, amount, upload);
+    if (videoId === null && upload.videoId !== null) {
+      videoId = upload.videoId;
+      options.onChange();
+    }
     const running = now === "uploading" || now === "waiting";
     pause.hidden = !running;
     resume.hidden = now !== "paused";
@@ -155,6 +190,7 @@ function uploadRow(upload: VideoUpload, options: RowOptions): View {
   const offState = upload.on("state", (event) => {
     if (event.error) error = errorMessage(event.error);
     render();
+    options.onChange();
   });
   render();
 
@@ -166,6 +202,12 @@ function uploadRow(upload: VideoUpload, options: RowOptions): View {
       clearTimeout(linger);
     },
   };
+}
+
+function stateWords(upload: VideoUpload, error: string): string {
+  const now = upload.state;
+  if (now === "waiting") return WAITING_WORDS[upload.waitingFor ?? "network"](upload.retryAt);
+  return now === "failed" ? `${STATE_WORDS.failed}: ${error}` : STATE_WORDS[now];
 }
 
 /**

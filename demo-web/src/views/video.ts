@@ -1,7 +1,7 @@
 /**
- * The video part of a video message row: "uploading…", "video could not be shared", or the
- * player with the file's name, length and size (a download link where this browser cannot
- * play the format).
+ * The video part of a video message row: "uploading…" (for an own video this page no longer
+ * sends, how to continue it), "video could not be shared", or the player with the file's
+ * name, length and size (a download link where this browser cannot play the format).
  *
  * Rows are updated in place on every change of the conversation. The block is rebuilt only
  * when the video or its status changes, and "ready" is final: a `<video>` element, once
@@ -13,20 +13,33 @@ import { formatBytes, formatDuration } from "../format.js";
 
 /**
  * Shows `message`'s video in `row` before `before`, or takes the block out (no video, or the
- * message was deleted). Returns whether the row shows a video.
+ * message was deleted). `pickAgain`, for an upload only a new pick of its file continues, adds
+ * that hint with a button opening the file chooser. Returns whether the row shows a video.
  */
-export function renderVideo(row: HTMLElement, message: ChatMessage, before: Element): boolean {
+export function renderVideo(row: HTMLElement, message: ChatMessage, before: Element, pickAgain: (() => void) | null): boolean {
   const video = message.deleted ? undefined : message.video;
-  const block = row.querySelector<HTMLElement>(":scope > .video");
+  let block = row.querySelector<HTMLElement>(":scope > .video");
   if (!video) {
     block?.remove();
     return false;
   }
-  if (block?.dataset.videoId === video.videoId && block.dataset.status === video.status) return true;
-  const next = videoBlock(video);
-  if (block) block.replaceWith(next);
-  else row.insertBefore(next, before);
+  if (block?.dataset.videoId !== video.videoId || block.dataset.status !== video.status) {
+    const next = videoBlock(video);
+    if (block) block.replaceWith(next);
+    else row.insertBefore(next, before);
+    block = next;
+  }
+  showPickAgain(block, video.status === "uploading" ? pickAgain : null);
   return true;
+}
+
+function showPickAgain(block: HTMLElement, pickAgain: (() => void) | null): void {
+  const hint = block.querySelector(":scope > .video-hint");
+  if (!pickAgain) hint?.remove();
+  if (!pickAgain || hint) return;
+  const button = el("button", { type: "button", "data-testid": "video-pick-again" }, "Choose file");
+  button.addEventListener("click", pickAgain);
+  block.append(el("p", { class: "video-hint", "data-testid": "video-hint" }, "pick the same file again to continue ", button));
 }
 
 /**
@@ -57,15 +70,38 @@ function videoContent(video: VideoInfo): Node[] {
   }
 }
 
-/** "" from canPlayType means "certainly not" ("maybe" and "probably" are worth a try). */
+/**
+ * "" from canPlayType means "certainly not" ("maybe" and "probably" are worth a try). QuickTime
+ * (.mov, what iPhones record) is the ISO BMFF container family of MP4, and browsers that say
+ * "" for video/quicktime (Chromium) play a .mov with MP4's codecs: MP4 is asked too. Messages
+ * carry no codec, so a codec the browser lacks shows up only as the player's error.
+ */
 function canPlay(mime: string): boolean {
-  return document.createElement("video").canPlayType(mime) !== "";
+  const probe = document.createElement("video");
+  return probe.canPlayType(mime) !== "" || (mime === "video/quicktime" && probe.canPlayType("video/mp4") !== "");
 }
 
 function player(video: VideoInfo): HTMLVideoElement {
   // preload=metadata: the length and the first frame, not the whole file, on a phone's data plan.
   // playsinline: iPhones would otherwise play it full screen only.
-  return el("video", { controls: true, preload: "metadata", playsinline: true, src: videoUrl(video), "data-testid": "video-player" });
+  const element = el("video", { controls: true, preload: "metadata", playsinline: true, src: videoUrl(video), "data-testid": "video-player" });
+  element.addEventListener("error", () => void replaceIfUnplayable(element, video));
+  return element;
+}
+
+/**
+ * A player that cannot decode its video (a codec this browser lacks, such as HEVC in Chromium)
+ * becomes the download link. Browsers report a failed load (offline, a 404) with the same
+ * error codes, so the link replaces the player only when the server does serve the bytes.
+ */
+async function replaceIfUnplayable(element: HTMLVideoElement, video: VideoInfo): Promise<void> {
+  const code = element.error?.code;
+  if (code !== MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && code !== MediaError.MEDIA_ERR_DECODE) return;
+  const served = await fetch(videoUrl(video), { method: "HEAD" }).then(
+    (response) => response.ok,
+    () => false,
+  );
+  if (served && element.isConnected) element.replaceWith(downloadLink(video));
 }
 
 function downloadLink(video: VideoInfo): HTMLElement {
