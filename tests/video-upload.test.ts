@@ -461,7 +461,8 @@ describe("upload limits and expiry", () => {
     expect(fourth.status).toBe(201);
     expect((await tus.remove(fourth.headers.get("location") as string)).status).toBe(204);
     now += 5 * 60_000;
-    expect((await tus.create(H264_5S.length, meta("5.mp4"))).status).toBe(201);
+    const fifth = await tus.create(H264_5S.length, meta("5.mp4"));
+    expect(fifth.status).toBe(201);
     // Four created this hour (the refused one does not count): the next waits for the first to age.
     const sixth = await tus.create(H264_5S.length, meta("6.mp4"));
     expect(sixth.status).toBe(429);
@@ -469,6 +470,13 @@ describe("upload limits and expiry", () => {
     expect(sixth.json).toEqual({
       error: { code: "rate_limited", message: "at most 4 uploads an hour; try again in 2700 s", details: { retryAfterSeconds: 2700 } },
     });
+    // Exactly when Retry-After says, the first two uploads have left the hour (a place for the next).
+    expect((await tus.remove(fifth.headers.get("location") as string)).status).toBe(204);
+    now += 45 * 60_000 - 1;
+    const early = await tus.create(H264_5S.length, meta("7.mp4"));
+    expect([early.status, early.headers.get("retry-after")]).toEqual([429, "1"]);
+    now += 1;
+    expect((await tus.create(H264_5S.length, meta("8.mp4"))).status).toBe(201);
   });
 
   it("expires unfinished uploads after UPLOAD_EXPIRY_HOURS; finished videos stay", async () => {

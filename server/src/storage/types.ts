@@ -289,7 +289,7 @@ export interface VideoStore {
    */
   createUpload(upload: Omit<UploadRecord, "status" | "endedAt">, maxUnfinished: number): boolean;
   upload(id: VideoId): UploadRecord | undefined;
-  /** How many uploads the user created since `since`, and the oldest one's time (the per-hour rate limit). */
+  /** How many uploads the user created after `since` (an upload exactly an hour old has left the window), and the oldest one's time (the per-hour rate limit). */
   createdSince(userId: UserId, since: number): { count: number; oldest: number | null };
   /** Marks an unfinished upload failed; false when it was not unfinished. */
   fail(id: VideoId, at: number): boolean;

@@ -65,7 +65,7 @@ export function sqliteVideos(db: Db, rollups: Rollups): VideoStore {
   );
   const upload = db.prepare<[string], UploadRow>("SELECT * FROM uploads WHERE id = ?");
   const createdSince = db.prepare<[string, number], { n: number; oldest: number | null }>(
-    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM uploads WHERE user_id = ? AND created_at >= ?",
+    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM uploads WHERE user_id = ? AND created_at > ?",
   );
   const end = db.prepare<[UploadStatus, number, string]>(
     "UPDATE uploads SET status = ?, ended_at = ? WHERE id = ? AND status = 'uploading'",
