@@ -1,7 +1,7 @@
 /**
  * Wires the parts together, in data-path order: authenticate → guard and log updates →
- * persist documents → weekly report; REST on the same Hocuspocus instance; one HTTP port for
- * everything.
+ * index message text (and purge deleted text) → persist documents → weekly report; REST on
+ * the same Hocuspocus instance; one HTTP port for everything.
  */
 import fs from "node:fs";
 import type { Server as HttpServer } from "node:http";
@@ -16,11 +16,14 @@ import { createSessionService } from "./auth/sessions.js";
 import { createConversationService } from "./chat/conversations.js";
 import { documentOpener } from "./chat/documents.js";
 import { createMessageService } from "./chat/messages.js";
+import { createSearchService } from "./chat/search.js";
 import { createSyncService } from "./chat/sync.js";
 import { authenticateExtension } from "./collab/authenticate.js";
 import { awarenessExtension } from "./collab/awareness.js";
+import { MessageIndexer } from "./collab/indexMessages.js";
 import { logUpdateExtension } from "./collab/logUpdate.js";
 import { DocumentPersistence } from "./collab/persistDocument.js";
+import { DeletePurge } from "./collab/purgeDeleted.js";
 import { SocketRegistry } from "./collab/sockets.js";
 import { attachCollab, COLLAB_PATH } from "./collab/transport.js";
 import { WritePath } from "./collab/writePath.js";
@@ -92,6 +95,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     now,
   });
   const persistence = new DocumentPersistence(storage, writePath, logger.child({ module: "persistence" }));
+  const purge = new DeletePurge(storage, writePath, persistence, logger.child({ module: "purge" }));
+  const indexer = new MessageIndexer(storage, purge, logger.child({ module: "search" }));
 
   const hocuspocus = new Hocuspocus({
     name: "wbk-chat",
@@ -103,12 +108,15 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     extensions: [
       authenticateExtension({ sessions, access, sockets, maxDocsPerSocket: config.maxDocsPerSocket }),
       ...persistence.extensions(),
+      indexer.extension(),
+      purge.extension(),
       logUpdateExtension(writePath, logger.child({ module: "logUpdate" })),
       awarenessExtension(storage),
     ],
   });
   sockets.bind(hocuspocus);
   persistence.bind(hocuspocus);
+  indexer.bind(hocuspocus);
 
   const withDocument = documentOpener(hocuspocus);
   const files = uploadFiles(config.dataDir);
@@ -138,6 +146,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   conversationRoutes(app, {
     conversations: createConversationService({ storage, access, sockets, videos, now }),
     messages: createMessageService({ withDocument, writePath, access, admitMessages, now }),
+    search: createSearchService({ storage, access, indexer }),
     requireAuth,
     limits: config.limits,
   });
@@ -196,6 +205,10 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     logger: logger.child({ module: "collab" }),
   });
 
+  // Conversations from before search (or whose index write failed) are indexed in the
+  // background; searching one of them first indexes it at once.
+  void indexer.rebuildStale();
+
   const reportJob = scheduleReportJob({ cron: config.reportCron, timezone: config.reportTz, run: runReportJob, logger: reportLogger });
   // Unfinished uploads older than UPLOAD_EXPIRY_HOURS go, every quarter hour (finished videos never).
   const expiryJob = new Cron(
@@ -229,6 +242,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
       closing ??= (async () => {
         reportJob.stop();
         expiryJob.stop();
+        indexer.stop();
         const socketsClosed = collab.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();

@@ -17,7 +17,15 @@ export {
   WbkError,
   closeEventFor,
 } from "./errors.js";
-export { type Limits, DEFAULT_LIMITS, NAME_MAX, FILENAME_MAX, PASSWORD_MIN, PASSWORD_MAX } from "./limits.js";
+export {
+  type Limits,
+  DEFAULT_LIMITS,
+  NAME_MAX,
+  FILENAME_MAX,
+  PASSWORD_MIN,
+  PASSWORD_MAX,
+  SEARCH_QUERY_MAX,
+} from "./limits.js";
 export {
   MESSAGES_KEY,
   READS_KEY,
@@ -85,6 +93,11 @@ export {
   postMessageBodySchema,
   pageLimitSchema,
   seqCursorSchema,
+  searchQueryTextSchema,
+  searchResultSchema,
+  type SearchResult,
+  searchPageSchema,
+  type SearchPage,
 } from "./schemas.js";
 export {
   REPORT_ACTIONS,

@@ -23,3 +23,8 @@ export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 /** Longest upload file name (most file systems stop at 255). */
 export const FILENAME_MAX = 255;
+/**
+ * Longest search query (UTF-16 code units, after trimming): longer than any phrase people
+ * type, short enough that a pasted wall of text cannot become a costly full-text query.
+ */
+export const SEARCH_QUERY_MAX = 200;

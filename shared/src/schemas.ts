@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { MESSAGE_ID_PATTERN } from "./ids.js";
-import { DEFAULT_LIMITS, FILENAME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from "./limits.js";
+import { DEFAULT_LIMITS, FILENAME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, SEARCH_QUERY_MAX } from "./limits.js";
 
 /** C0 control characters other than tab, line feed and carriage return (NUL among them). */
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
@@ -197,3 +197,38 @@ export const pageLimitSchema = queryInt("limit")
   .default(50);
 /** A `seq` cursor query parameter (`after`, `before`). */
 export const seqCursorSchema = (name: string) => queryInt(name);
+
+// ---- search (GET /api/conversations/:id/search) ----
+
+/** `q`: trimmed, not empty, at most SEARCH_QUERY_MAX code units; the characters message text may hold. */
+export const searchQueryTextSchema = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(
+    z
+      .string()
+      .min(1, "q must not be empty")
+      .max(SEARCH_QUERY_MAX, `q must be at most ${SEARCH_QUERY_MAX} characters`)
+      .refine((s) => s.isWellFormed(), "q must be well-formed Unicode")
+      .refine((s) => !CONTROL.test(s), "q must not contain control characters"),
+  );
+
+/**
+ * One matching message. `snippet` is plain text (never HTML): a short excerpt around the first
+ * match, with "…" where the text was cut and line breaks as spaces; `highlight` is where the
+ * match lies in `snippet`, in UTF-16 code units (`snippet.slice(start, end)` in JavaScript);
+ * null in the rare case case folding changed the text's length there (as `İ`).
+ */
+export const searchResultSchema = z.object({
+  messageId: z.string(),
+  seq: z.number(),
+  snippet: z.string(),
+  highlight: z.object({ start: z.number(), end: z.number() }).nullable(),
+  authorId: z.string(),
+  createdAt: z.number(),
+});
+export type SearchResult = z.infer<typeof searchResultSchema>;
+
+/** Newest match first (by `seq`); `next` is the cursor of the following page, null at the end. */
+export const searchPageSchema = z.object({ results: z.array(searchResultSchema), next: z.number().nullable() });
+export type SearchPage = z.infer<typeof searchPageSchema>;

@@ -283,14 +283,19 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         }
         break;
       case "text": {
+        const deleting = isNew ? false : anyFieldValue(fieldWrites, message, "deleted") === true || messageMap.get("deleted") === true;
+        if (deleting) {
+          // A delete clears the text (DESIGN.md layout), so whoever may delete may clear it; a
+          // deleted message never gets text again.
+          if (writer !== author && !ctx.isAdmin) refuse("only the author or an admin may delete a message");
+          if (value !== "") refuse("a deleted message's text stays empty");
+          break;
+        }
         if (writer !== author) refuse("only the author may edit a message");
         if (typeof value !== "string") refuse("text must be a string");
-        const deleting = isNew ? false : anyFieldValue(fieldWrites, message, "deleted") === true || messageMap.get("deleted") === true;
-        if (!(value === "" && deleting)) {
-          const problem = checkMessageText(value, ctx.limits.maxMessageChars);
-          if (problem) refuse(problem);
-        }
-        if (!isNew && !deleting) actions.push("message.edited");
+        const problem = checkMessageText(value, ctx.limits.maxMessageChars);
+        if (problem) refuse(problem);
+        if (!isNew) actions.push("message.edited");
         break;
       }
       case "editedAt":

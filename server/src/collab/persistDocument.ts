@@ -21,6 +21,16 @@ function conversationOf(name: string): ConversationId {
   return id;
 }
 
+/** A conversation's stored state: its snapshot merged with every log row after it (null: nothing stored). */
+export function readStoredState(storage: Storage, conversationId: ConversationId): { state: Uint8Array | null; coveredLogSeq: number } {
+  const snapshot = storage.snapshots.get(conversationId);
+  const coveredLogSeq = snapshot?.coveredLogSeq ?? 0;
+  const rows = storage.log.updatesSince(conversationId, coveredLogSeq);
+  const parts = snapshot ? [snapshot.state, ...rows] : rows;
+  if (parts.length === 0) return { state: null, coveredLogSeq };
+  return { state: parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts), coveredLogSeq };
+}
+
 export class DocumentPersistence {
   /** Log row each loaded document's stored snapshot covers; a store that would add nothing is skipped. */
   private readonly storedLogSeq = new WeakMap<Document, number>();
@@ -72,18 +82,22 @@ export class DocumentPersistence {
     }
   }
 
+  /**
+   * Stores a snapshot of the document now (not debounced), dropping the bytes of every log row
+   * it covers: what a delete needs so the old text leaves the log (collab/purgeDeleted.ts).
+   */
+  storeNow(document: Document): void {
+    this.put(document);
+  }
+
   private fetch(documentName: string): Uint8Array | null {
     try {
-      const conversationId = conversationOf(documentName);
-      const snapshot = this.storage.snapshots.get(conversationId);
-      const rows = this.storage.log.updatesSince(conversationId, snapshot?.coveredLogSeq ?? 0);
-      this.loadedLogSeq.set(documentName, snapshot?.coveredLogSeq ?? 0);
-      const parts = snapshot ? [snapshot.state, ...rows] : rows;
-      if (parts.length === 0) return null;
-      const merged = parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts);
+      const { state, coveredLogSeq } = readStoredState(this.storage, conversationOf(documentName));
+      this.loadedLogSeq.set(documentName, coveredLogSeq);
+      if (!state) return null;
       // Check it decodes here, so a corrupt row fails the load instead of a half-applied document.
-      Y.decodeUpdate(merged);
-      return merged;
+      Y.decodeUpdate(state);
+      return state;
     } catch (error) {
       this.logger.error({ err: error, document: documentName }, "document load failed");
       throw Object.assign(new Error(`loading ${documentName} failed`), { reason: "load_failed" });

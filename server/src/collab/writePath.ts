@@ -53,6 +53,7 @@ export class WritePath {
   private readonly state = new WeakMap<Document, DocumentLogState>();
   private readonly pendingStamps = new Map<string, { document: Document; stamps: Map<string, [number, number]> }>();
   private stampScheduled = false;
+  private readonly settledListeners: Array<(document: Document) => void> = [];
   private readonly now: () => number;
 
   constructor(private readonly options: WritePathOptions) {
@@ -72,6 +73,17 @@ export class WritePath {
   /** The newest log row whose update is in the document's memory (what a snapshot now covers). */
   appliedLogSeq(document: Document): number {
     return this.state.get(document)?.applied ?? 0;
+  }
+
+  /** Whether every row logged for the document is in its memory (a snapshot now covers them all). */
+  isSettled(document: Document): boolean {
+    const state = this.state.get(document);
+    return state !== undefined && state.pendingApply === 0 && state.applied === state.logged;
+  }
+
+  /** Calls `listener` each time a client's update is applied and leaves the document settled. */
+  onSettled(listener: (document: Document) => void): void {
+    this.settledListeners.push(listener);
   }
 
   /**
@@ -115,7 +127,9 @@ export class WritePath {
     if (!result.changesDocument) return;
     const state = this.stateOf(document);
     state.pendingApply = Math.max(0, state.pendingApply - 1);
-    if (state.pendingApply === 0) state.applied = state.logged;
+    if (state.pendingApply !== 0) return;
+    state.applied = state.logged;
+    for (const listener of this.settledListeners) listener(document);
   }
 
   /**

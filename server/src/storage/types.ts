@@ -77,7 +77,8 @@ export type ActionKind =
   | "video.shared"
   | "reaction.set"
   | "read.updated"
-  | "server.stamp";
+  | "server.stamp"
+  | "server.purge";
 
 export interface NewMessageEntry {
   messageId: string;
@@ -304,6 +305,44 @@ export interface VideoStore {
   videos(conversationId: ConversationId, afterSeq: number, limit: number): VideoRecord[];
 }
 
+/** What the search index holds for one message (its text at the time it was indexed). */
+export interface SearchEntry {
+  messageId: string;
+  /** The message's `createdAt` (the writer's clock, ms). */
+  createdAt: number;
+  text: string;
+}
+
+/** One match, newest first; `match` is where the text matched, in UTF-16 code units of `text`. */
+export interface SearchHit {
+  messageId: string;
+  seq: number;
+  authorId: UserId;
+  createdAt: number;
+  text: string;
+  match: { start: number; end: number } | null;
+}
+
+/**
+ * The full-text index of live message text (DESIGN.md "REST API", search). Only messages with
+ * a `seq` are found. A deleted message's entry is removed, leaving no trace of its text.
+ */
+export interface SearchStore {
+  /** Indexes or re-indexes these messages (an unchanged text is left alone), in one transaction. */
+  put(conversationId: ConversationId, entries: readonly SearchEntry[]): void;
+  /** Drops these messages from the index. */
+  remove(conversationId: ConversationId, messageIds: readonly string[]): void;
+  /** Makes the conversation's index hold exactly `entries` and clears its `stale` mark. */
+  replaceAll(conversationId: ConversationId, entries: readonly SearchEntry[]): void;
+  /** Marks the conversation as needing `replaceAll` (an index write failed, or it predates search). */
+  markStale(conversationId: ConversationId): void;
+  isStale(conversationId: ConversationId): boolean;
+  /** Conversations marked stale, oldest mark first. */
+  stale(): ConversationId[];
+  /** Matches of the trimmed, non-empty `text` with a seq below `beforeSeq`, newest first. */
+  search(conversationId: ConversationId, text: string, beforeSeq: number | null, limit: number): SearchHit[];
+}
+
 export interface Storage {
   users: UserStore;
   sessions: SessionStore;
@@ -314,6 +353,13 @@ export interface Storage {
   activity: ActivityStore;
   reports: ReportStore;
   videos: VideoStore;
+  search: SearchStore;
+  /**
+   * Copies the write-ahead log into the database file and truncates it, so page images of
+   * purged content (a deleted message's text) do not linger in the WAL file. false when a
+   * reader (another process) kept it from finishing.
+   */
+  checkpoint(): boolean;
   /** Runs `fn` in one IMMEDIATE transaction (read-then-write without races). */
   transaction<T>(fn: () => T): T;
   close(): void;

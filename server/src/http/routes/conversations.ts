@@ -9,6 +9,8 @@ import {
   pageLimitSchema,
   patchConversationBodySchema,
   postMessageBodySchema,
+  searchPageSchema,
+  searchQueryTextSchema,
   seqCursorSchema,
   type ConversationId,
   type Limits,
@@ -17,6 +19,7 @@ import {
 import { z } from "zod";
 import type { ConversationService } from "../../chat/conversations.js";
 import type { MessageService } from "../../chat/messages.js";
+import type { SearchService } from "../../chat/search.js";
 import type { AppEnv, RequireAuth } from "../context.js";
 import { bearer, errorAnswers, jsonAnswer, jsonBody } from "../openapi.js";
 
@@ -30,12 +33,23 @@ const pageQuery = z.object({
   before: seqCursorSchema("before").optional(),
   limit: pageLimitSchema,
 });
+const searchQuery = z.object({
+  q: searchQueryTextSchema,
+  cursor: seqCursorSchema("cursor").optional(),
+  limit: pageLimitSchema,
+});
 
 export function conversationRoutes(
   app: OpenAPIHono<AppEnv>,
-  deps: { conversations: ConversationService; messages: MessageService; requireAuth: RequireAuth; limits: Limits },
+  deps: {
+    conversations: ConversationService;
+    messages: MessageService;
+    search: SearchService;
+    requireAuth: RequireAuth;
+    limits: Limits;
+  },
 ): void {
-  const { conversations, messages, requireAuth } = deps;
+  const { conversations, messages, search, requireAuth } = deps;
   const member = ["unauthenticated", "forbidden", "not_found"] as const;
 
   app.openapi(
@@ -156,6 +170,30 @@ export function conversationRoutes(
       const { id } = c.req.valid("param");
       const result = await messages.post(requireAuth(c).userId, id as ConversationId, c.req.valid("json"));
       return result.created ? c.json({ message: result.message }, 201) : c.json({ message: result.message }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/conversations/{id}/search",
+      tags: ["messages"],
+      summary: "Search the conversation's messages",
+      description:
+        "Finds `q` (trimmed, case-insensitive, anywhere in a word, in any script) in the text of live messages: " +
+        "deleted messages are never found, edited ones only by their current text. Newest match first (by `seq`); " +
+        "pass `next` back as `cursor` for older matches. `snippet` is plain text around the first match, " +
+        "`highlight` where the match lies in it (UTF-16 code units).",
+      security: bearer,
+      request: { params: idParam, query: searchQuery },
+      responses: {
+        200: jsonAnswer(searchPageSchema, "Matches, newest first; `next` is the cursor of the following page"),
+        ...errorAnswers(...member, "validation_failed"),
+      },
+    }),
+    (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(search.search(requireAuth(c).userId, id as ConversationId, c.req.valid("query")), 200);
     },
   );
 }

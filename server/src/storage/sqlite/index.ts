@@ -5,6 +5,7 @@ import { sqliteConversations } from "./conversations.js";
 import { sqliteReports } from "./reports.js";
 import { sqliteRequestLog } from "./requestLog.js";
 import { sqliteRollups } from "./rollups.js";
+import { sqliteSearch } from "./search.js";
 import { sqliteSessions } from "./sessions.js";
 import { sqliteSnapshots } from "./snapshots.js";
 import { sqliteUpdateLog } from "./updateLog.js";
@@ -35,6 +36,8 @@ export function sqliteStorage(file: string, options: SqliteStorageOptions = {}):
     activity: sqliteActivity(logs, rollups),
     reports: sqliteReports(db, rollups),
     videos: sqliteVideos(db, rollups),
+    search: sqliteSearch(db),
+    checkpoint: () => (db.pragma("wal_checkpoint(TRUNCATE)") as Array<{ busy: number }>)[0]?.busy === 0,
     transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   };

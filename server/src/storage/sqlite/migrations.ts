@@ -186,4 +186,26 @@ export const MIGRATIONS: readonly string[] = [
     timezone TEXT NOT NULL
   );
   `,
+  /* 5: message search: an FTS5 trigram index of live message text */ `
+  -- One row per indexed message; its id is the rowid of its text in search_text. seq and the
+  -- author come from messages.
+  CREATE TABLE search_messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    message_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (conversation_id, message_id)
+  );
+  -- Trigrams find substrings in any script (no word splitting, which Chinese lacks).
+  -- secure-delete: a deleted or edited text's trigrams leave the index at once, instead of
+  -- staying behind a delete marker until segments merge.
+  CREATE VIRTUAL TABLE search_text USING fts5(text, tokenize = 'trigram');
+  INSERT INTO search_text (search_text, rank) VALUES ('secure-delete', 1);
+  -- Conversations whose index is rebuilt from their document: every existing one here (texts
+  -- live only in the Yjs documents), later any whose index write failed.
+  CREATE TABLE search_stale (
+    conversation_id TEXT PRIMARY KEY REFERENCES conversations(id)
+  );
+  INSERT INTO search_stale (conversation_id) SELECT id FROM conversations ORDER BY created_at;
+  `,
 ];
