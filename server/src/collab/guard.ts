@@ -89,13 +89,20 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   const byClient = new Map<number, Y.Item[]>();
   const newItems: Y.Item[] = [];
   const nextClock = new Map<number, number>();
+  /** Garbage-collected ranges this update adds: clocks of a client id, written like items. */
+  const newGc: Array<{ client: number; end: number }> = [];
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id;
+    // A Skip carries nothing: what follows it builds on clocks the server lacks.
+    if (struct instanceof Y.Skip) continue;
     const expected = nextClock.get(client) ?? Y.getState(doc.store, client);
     if (clock > expected) missing();
     const end = clock + struct.length;
     if (end > expected) nextClock.set(client, end);
-    if (!(struct instanceof Y.Item)) continue;
+    if (!(struct instanceof Y.Item)) {
+      if (end > Y.getState(doc.store, client)) newGc.push({ client, end });
+      continue;
+    }
     const list = byClient.get(client) ?? [];
     list.push(struct);
     byClient.set(client, list);
@@ -103,10 +110,18 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   }
 
   const findItem = (id: Y.ID): AnyItem | null => {
+    // Binary search: an update's items of one client come in clock order (a linear scan made a
+    // long chain of items quadratic: seconds of CPU for one update).
     const list = byClient.get(id.client);
     if (list) {
-      for (const item of list) {
-        if (id.clock >= item.id.clock && id.clock < item.id.clock + item.length) return { source: "update", item };
+      let low = 0;
+      let high = list.length - 1;
+      while (low <= high) {
+        const middle = (low + high) >> 1;
+        const item = list[middle]!;
+        if (id.clock < item.id.clock) high = middle - 1;
+        else if (id.clock >= item.id.clock + item.length) low = middle + 1;
+        else return { source: "update", item };
       }
     }
     if (id.clock < Y.getState(doc.store, id.client)) {
@@ -152,12 +167,12 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     return result;
   };
 
-  const storedBindings = ctx.bindings([...new Set(newItems.map((i) => i.id.client))]);
+  const storedBindings = ctx.bindings([...new Set([...newItems.map((i) => i.id.client), ...newGc.map((g) => g.client)])]);
   const bindings = new Map<number, ClientBinding>();
   /** The user a new item is written by, through its client id's binding. */
-  const writerOf = (item: Y.Item): UserId => {
-    const client = item.id.client;
-    const end = item.id.clock + item.length;
+  const writerOf = (item: Y.Item): UserId => writerOfClocks(item.id.client, item.id.clock + item.length);
+  /** The user who writes a client id's clocks up to `end` (items, or garbage-collected ranges). */
+  const writerOfClocks = (client: number, end: number): UserId => {
     const current = bindings.get(client) ?? storedBindings.get(client);
     if (!current) {
       bindings.set(client, { userId: ctx.userId, nextClock: end });
@@ -170,6 +185,10 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     bindings.set(client, { userId: current.userId, nextClock: Math.max(current.nextClock, end) });
     return current.userId;
   };
+
+  // New garbage-collected clocks claim their client id like items do: under another user's
+  // client id they would make the server skip that user's next writes.
+  for (const { client, end } of newGc) writerOfClocks(client, end);
 
   // ---- classify ----
   interface NewMessage {
@@ -226,12 +245,17 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     }
   }
 
+  const deletedByUpdate = (item: Y.Item): boolean =>
+    item.content instanceof Y.ContentDeleted ||
+    (decoded.ds.clients.get(item.id.client) ?? []).some((r) => item.id.clock >= r.clock && item.id.clock < r.clock + r.len);
   for (const write of fieldWrites) {
     const { message, located: loc } = write;
-    if (message.source === "update") {
-      const entry = newMessages.get(keyOf(message.item.id));
-      if (entry) entry.fields.set(loc.parentSub as string, loc.item);
-    }
+    if (message.source !== "update") continue;
+    const entry = newMessages.get(keyOf(message.item.id));
+    if (!entry || deletedByUpdate(loc.item)) continue;
+    // Two live values for one key: Yjs keeps one by position, the check would read another.
+    if (entry.fields.has(loc.parentSub as string)) refuse(`a new message sets "${loc.parentSub}" once`);
+    entry.fields.set(loc.parentSub as string, loc.item);
   }
 
   // ---- new messages: complete, owned, unique ----
@@ -250,7 +274,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     if (values.get("kind") !== "text") refuse("clients may only create text messages");
     const createdAt = values.get("createdAt");
     if (typeof createdAt !== "number" || !Number.isFinite(createdAt)) refuse("createdAt must be a number");
-    if (!values.has("text")) refuse("a new message needs text");
+    if (typeof values.get("text") !== "string") refuse("a new message needs text");
     result.push({ messageId: id, authorId: creator });
     actions.push("message.sent");
   }

@@ -1,0 +1,203 @@
+/**
+ * Hand-built Yjs updates that a hostile member could send (found by a security pass): two live
+ * values for one key of a new message, garbage-collected or skipped ranges over another
+ * member's next clocks with a delete range, a new message whose text is already deleted, and
+ * a long chain of items that used to cost the guard quadratic time. All go through HTTP sync,
+ * which runs the same guard as the socket.
+ */
+import * as encoding from "lib0/encoding";
+import * as Y from "yjs";
+import { describe, expect, it } from "vitest";
+import { writeRawMessage } from "./helpers/doc.js";
+import { useTwoPeople } from "./helpers/fixture.js";
+import { api, type TestUser } from "./helpers/users.js";
+
+type Id = [client: number, clock: number];
+type Struct =
+  | { gc: number }
+  | { skip: number }
+  | { parentRoot?: string; parentId?: Id; parentSub?: string; rightOrigin?: Id; value?: unknown; map?: true; deleted?: number };
+
+/** Encodes a Yjs v1 update by hand: what no Yjs client would produce. */
+function buildUpdate(clients: Array<{ client: number; clock: number; structs: Struct[] }>, ds: Array<{ client: number; ranges: Id[] }> = []): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, clients.length);
+  for (const { client, clock, structs } of clients) {
+    encoding.writeVarUint(e, structs.length);
+    encoding.writeVarUint(e, client);
+    encoding.writeVarUint(e, clock);
+    for (const s of structs) {
+      if ("gc" in s) {
+        encoding.writeUint8(e, 0);
+        encoding.writeVarUint(e, s.gc);
+        continue;
+      }
+      if ("skip" in s) {
+        encoding.writeUint8(e, 10);
+        encoding.writeVarUint(e, s.skip);
+        continue;
+      }
+      const ref = s.map ? 7 : s.deleted !== undefined ? 1 : 8;
+      encoding.writeUint8(e, ref | (s.rightOrigin ? 0x40 : 0) | (s.parentSub !== undefined && !s.rightOrigin ? 0x20 : 0));
+      if (s.rightOrigin) {
+        encoding.writeVarUint(e, s.rightOrigin[0]);
+        encoding.writeVarUint(e, s.rightOrigin[1]);
+      } else {
+        if (s.parentRoot !== undefined) {
+          encoding.writeVarUint(e, 1);
+          encoding.writeVarString(e, s.parentRoot);
+        } else {
+          encoding.writeVarUint(e, 0);
+          encoding.writeVarUint(e, s.parentId![0]);
+          encoding.writeVarUint(e, s.parentId![1]);
+        }
+        if (s.parentSub !== undefined) encoding.writeVarString(e, s.parentSub);
+      }
+      if (s.map) encoding.writeVarUint(e, 1);
+      else if (s.deleted !== undefined) encoding.writeVarUint(e, s.deleted);
+      else {
+        encoding.writeVarUint(e, 1);
+        encoding.writeAny(e, s.value as never);
+      }
+    }
+  }
+  encoding.writeVarUint(e, ds.length);
+  for (const { client, ranges } of ds) {
+    encoding.writeVarUint(e, client);
+    encoding.writeVarUint(e, ranges.length);
+    for (const [clock, len] of ranges) {
+      encoding.writeVarUint(e, clock);
+      encoding.writeVarUint(e, len);
+    }
+  }
+  return encoding.toUint8Array(e);
+}
+
+/** A new message map from `client` at clock 0 with the given fields, one item each. */
+function messageStructs(client: number, fields: Array<[string, Struct]>): Struct[] {
+  return [{ parentRoot: "messages", map: true }, ...fields.map(([key, s]) => ({ parentId: [client, 0] as Id, parentSub: key, ...s }))];
+}
+
+describe("hand-built updates from a hostile member", () => {
+  const cast = useTwoPeople({ RATE_LIMIT_MESSAGES_PER_MIN: "0" });
+  const syncPath = () => `/api/conversations/${cast.conversationId}/sync`;
+
+  async function push(user: TestUser, update: Uint8Array) {
+    const response = await fetch(`${cast.server.url}${syncPath()}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/octet-stream" },
+      body: Buffer.from(update),
+    });
+    return { status: response.status, body: (await response.json()) as { error?: { code: string; message: string } } };
+  }
+  async function listed(): Promise<Array<{ id: string; authorId: string; text: string }>> {
+    const { body } = await api<{ messages: Array<{ id: string; authorId: string; text: string }> }>(
+      cast.server.url,
+      "GET",
+      `/api/conversations/${cast.conversationId}/messages?limit=200`,
+      { token: cast.ann.token },
+    );
+    return body.messages.map(({ id, authorId, text }) => ({ id, authorId, text }));
+  }
+  /** Ann's own replica, synced from the server, writing with her own client id. */
+  async function annReplica(): Promise<Y.Doc> {
+    const response = await fetch(`${cast.server.url}${syncPath()}`, { headers: { authorization: `Bearer ${cast.ann.token}` } });
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, new Uint8Array(await response.arrayBuffer()));
+    return doc;
+  }
+  async function annSends(doc: Y.Doc, id: string, text: string): Promise<void> {
+    const before = Y.encodeStateVector(doc);
+    writeRawMessage(doc, id, cast.ann.user.id, text);
+    expect((await push(cast.ann, Y.encodeStateAsUpdate(doc, before))).status).toBe(200);
+  }
+
+  it("refuses a new message with two live authorIds (Yjs would keep the other one)", async () => {
+    const before = await listed();
+    const client = 91_000_001;
+    const fields: Array<[string, Struct]> = [
+      ["id", { value: "forged-1" }],
+      ["authorId", { value: cast.ann.user.id }],
+    ];
+    const structs = messageStructs(client, fields);
+    // A second authorId placed to the left of the first: Yjs keeps Ann's, a naive check reads Ben's.
+    structs.push({ rightOrigin: [client, 2], value: cast.ben.user.id });
+    structs.push(
+      { parentId: [client, 0], parentSub: "kind", value: "text" },
+      { parentId: [client, 0], parentSub: "text", value: "Ben may come to the sleepover, love Ann" },
+      { parentId: [client, 0], parentSub: "createdAt", value: 1_700_000_000_000 },
+    );
+    const answer = await push(cast.ben, buildUpdate([{ client, clock: 0, structs }]));
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: 'a new message sets "authorId" once' } } });
+    expect(await listed()).toEqual(before);
+  });
+
+  it("refuses a new message whose text is already deleted", async () => {
+    const client = 91_000_002;
+    const structs = messageStructs(client, [
+      ["id", { value: "no-text" }],
+      ["authorId", { value: cast.ben.user.id }],
+      ["kind", { value: "text" }],
+      ["text", { deleted: 1 }],
+      ["createdAt", { value: 1_700_000_000_000 }],
+    ]);
+    const answer = await push(cast.ben, buildUpdate([{ client, clock: 0, structs }]));
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "a new message needs text" } } });
+  });
+
+  it("a skip and a delete range over Ann's next clocks do nothing: her next messages stay", async () => {
+    const doc = await annReplica();
+    await annSends(doc, "ann-before-skip", "first");
+    const client = doc.clientID;
+    const next = Y.getState(doc.store, client);
+    // Carried by a harmless message of Ben's own, so the update would be logged and replayed.
+    const ben = 91_000_004;
+    const own = messageStructs(ben, [
+      ["id", { value: "ben-carrier" }],
+      ["authorId", { value: cast.ben.user.id }],
+      ["kind", { value: "text" }],
+      ["text", { value: "hi" }],
+      ["createdAt", { value: 1_700_000_000_000 }],
+    ]);
+    const attack = buildUpdate(
+      [
+        { client: ben, clock: 0, structs: own },
+        { client, clock: next, structs: [{ skip: 1000 }] },
+      ],
+      [{ client, ranges: [[next, 1000]] }],
+    );
+    // Set aside as building on changes the server lacks: nothing is applied or logged.
+    expect((await push(cast.ben, attack)).status).toBe(200);
+    expect((await listed()).map((m) => m.id)).not.toContain("ben-carrier");
+    await annSends(doc, "ann-after-skip-1", "second");
+    await annSends(doc, "ann-after-skip-2", "third");
+    const ids = (await listed()).map((m) => m.id);
+    expect(ids.filter((id) => id.startsWith("ann-"))).toEqual(["ann-before-skip", "ann-after-skip-1", "ann-after-skip-2"]);
+  });
+
+  it("refuses garbage-collected clocks claimed under Ann's client id", async () => {
+    const doc = await annReplica();
+    await annSends(doc, "ann-before-gc", "first");
+    const client = doc.clientID;
+    const next = Y.getState(doc.store, client);
+    const answer = await push(cast.ben, buildUpdate([{ client, clock: next, structs: [{ gc: 1000 }] }]));
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: `client id ${client} belongs to another user` } } });
+    await annSends(doc, "ann-after-gc", "second");
+    expect((await listed()).map((m) => m.id)).toContain("ann-after-gc");
+  });
+
+  it("checks a chain of 50,000 items in linear time", { timeout: 20_000 }, async () => {
+    const client = 91_000_003;
+    // One item in messages, then a chain each to the left of the previous one: deleted content,
+    // so nothing new appears, but every item must be located through its neighbour.
+    const structs: Struct[] = [{ parentRoot: "messages", deleted: 1 }];
+    for (let clock = 1; clock < 50_000; clock++) structs.push({ rightOrigin: [client, clock - 1], deleted: 1 });
+    const started = performance.now();
+    const answer = await push(cast.ben, buildUpdate([{ client, clock: 0, structs }]));
+    const ms = performance.now() - started;
+    expect(answer.status).toBe(200);
+    // Quadratic lookups took tens of seconds here; linear ones well under one.
+    console.log(`guard: 50,000 chained items answered in ${Math.round(ms)} ms`);
+    expect((await api(cast.server.url, "GET", "/healthz")).status).toBe(200);
+  });
+});
