@@ -198,6 +198,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     hocuspocus,
     sockets,
     maxUpdateBytes: config.limits.maxUpdateBytes,
+    maxDocsPerSocket: config.maxDocsPerSocket,
     // Sessions end on their own timer (SocketRegistry); this beat re-checks them after clock jumps.
     pingIntervalMs: 10_000,
     heartbeatIntervalMs: 2000,

@@ -57,6 +57,11 @@ export class SocketRegistry {
   }
 
   /** Whether the socket may open one more document. */
+  /** Conversations the socket has open. */
+  documentCount(ws: WebSocket): number {
+    return this.info.get(ws)?.documents.size ?? 0;
+  }
+
   canOpen(ws: WebSocket, name: string, maxDocs: number): boolean {
     const info = this.info.get(ws);
     return info !== undefined && (info.documents.has(name) || info.documents.size < maxDocs);

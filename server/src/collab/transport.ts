@@ -22,6 +22,8 @@ import type { SocketRegistry } from "./sockets.js";
 export const COLLAB_PATH = "/collab";
 /** Framing around one update (document name, message types, lengths). */
 const FRAME_OVERHEAD = 4096;
+/** How long an Auth without an answer yet counts against MAX_DOCS_PER_SOCKET. */
+const PENDING_AUTH_MS = 30_000;
 /** Hocuspocus's application-level heartbeat: the server sends Ping, providers answer Pong. */
 const PING = new Uint8Array([9]);
 const MESSAGE_PONG = 10;
@@ -44,6 +46,8 @@ export interface CollabTransportOptions {
   hocuspocus: Hocuspocus;
   sockets: SocketRegistry;
   maxUpdateBytes: number;
+  /** MAX_DOCS_PER_SOCKET, counted here over conversations asked for and not yet open too. */
+  maxDocsPerSocket: number;
   /** How often sockets are pinged at the TCP level and sessions re-checked. */
   pingIntervalMs: number;
   /**
@@ -89,6 +93,22 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
     sockets.add(ws);
     alive.add(ws);
     const client = hocuspocus.handleConnection(ws as unknown as globalThis.WebSocket, request, context);
+    /**
+     * Conversations this socket asked for that are not open yet. The registry counts open ones
+     * only once they have loaded, so a burst of Auth frames would pass MAX_DOCS_PER_SOCKET (and
+     * trip Hocuspocus's own pending cap, which resets the socket outside the catalogue).
+     */
+    const asked = new Map<string, number>();
+    const admitAuth = (name: string): boolean => {
+      const now = Date.now();
+      for (const [pending, at] of asked) {
+        if (sockets.hasDocument(ws, pending) || now - at > PENDING_AUTH_MS) asked.delete(pending);
+      }
+      if (sockets.hasDocument(ws, name) || asked.has(name)) return true;
+      if (sockets.documentCount(ws) + asked.size >= options.maxDocsPerSocket) return false;
+      asked.set(name, now);
+      return true;
+    };
     ws.on("message", (data) => {
       const bytes = toBytes(data);
       if (bytes.byteLength > maxFrame) {
@@ -108,10 +128,16 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
         ws.close(event.code, event.reason);
         return;
       }
-      if (conversationIdFromDocument(header.name) === null) {
+      if (conversationIdFromDocument(header.name) === null || header.address !== header.name) {
         // Never a conversation: answered here, so names like "__proto__" never reach
-        // Hocuspocus's lookup tables (plain objects).
+        // Hocuspocus's lookup tables (plain objects). Nor a second address for one conversation
+        // (`name\0suffix`, Hocuspocus's session routing, which the SDK does not use): each
+        // address would get its own copy of every broadcast.
         if (header.type === FRAME.auth) ws.send(permissionDenied(header.address, "forbidden"));
+        return;
+      }
+      if (header.type === FRAME.auth && !admitAuth(header.name)) {
+        ws.send(permissionDenied(header.address, "limit_exceeded"));
         return;
       }
       // A provider detaching a document the server already closed (refusal, removal) still sends
