@@ -55,3 +55,32 @@ describe("validation of names, text and paging", () => {
     }
   });
 });
+
+describe("request bodies take only the keys the API knows", () => {
+  const cast = useTwoPeople();
+
+  it("refuses unknown, __proto__ and constructor keys with validation_failed, and stores nothing", async () => {
+    const path = `/api/conversations/${cast.conversationId}/messages`;
+    const bodies = [
+      '{"id":"uk","text":"a","extra":1}',
+      '{"id":"uk","text":"a","__proto__":{"polluted":1}}',
+      '{"id":"uk","text":"a","constructor":{"prototype":{"polluted":1}}}',
+    ];
+    const answers = [];
+    for (const raw of bodies) answers.push(await api(cast.server.url, "POST", path, { token: cast.ann.token, raw }));
+    expect(answers.map((a) => [a.status, (a.body as { error: { code: string; details: unknown } }).error.code])).toEqual([
+      [400, "validation_failed"],
+      [400, "validation_failed"],
+      [400, "validation_failed"],
+    ]);
+    expect((answers[0]!.body as { error: { details: unknown } }).error.details).toEqual([{ path: "", message: 'Unrecognized key: "extra"' }]);
+    const created = await api(cast.server.url, "POST", "/api/conversations", {
+      token: cast.ann.token,
+      raw: '{"title":"t","__proto__":{"isAdmin":true}}',
+    });
+    expect(created.status).toBe(400);
+    const listed = await api<{ messages: unknown[] }>(cast.server.url, "GET", path, { token: cast.ann.token });
+    expect(listed.body.messages).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

@@ -152,33 +152,34 @@ export const uploadFiletypeSchema = z
   .refine((s) => !CONTROL.test(s) && !/[\n\r\t]/.test(s), "filetype must not contain control characters");
 
 // ---- request bodies ----
+// Strict: a key the API does not know (a typo, `__proto__`, `constructor`) is refused, not ignored.
 
-export const registerBodySchema = z.object({
+export const registerBodySchema = z.strictObject({
   email: emailSchema,
   password: passwordSchema,
   displayName: displayNameSchema,
 });
-export const loginBodySchema = z.object({
+export const loginBodySchema = z.strictObject({
   email: emailSchema,
   password: z.string().min(1).max(PASSWORD_MAX),
 });
-export const passwordBodySchema = z.object({
+export const passwordBodySchema = z.strictObject({
   currentPassword: z.string().min(1).max(PASSWORD_MAX),
   newPassword: passwordSchema,
 });
-export const patchMeBodySchema = z.object({ displayName: displayNameSchema });
-export const createConversationBodySchema = z.object({
+export const patchMeBodySchema = z.strictObject({ displayName: displayNameSchema });
+export const createConversationBodySchema = z.strictObject({
   title: titleSchema,
   memberIds: z.array(idSchema).max(200).optional(),
   memberEmails: z.array(emailSchema).max(200).optional(),
 });
-export const patchConversationBodySchema = z.object({ title: titleSchema });
+export const patchConversationBodySchema = z.strictObject({ title: titleSchema });
 export const addMemberBodySchema = z
-  .object({ userId: idSchema.optional(), email: emailSchema.optional() })
+  .strictObject({ userId: idSchema.optional(), email: emailSchema.optional() })
   .refine((body) => (body.userId === undefined) !== (body.email === undefined), "give userId or email (one of them)")
   .transform((body) => (body.userId !== undefined ? { userId: body.userId } : { email: body.email as string }));
 export function postMessageBodySchema(maxChars = DEFAULT_LIMITS.maxMessageChars) {
-  return z.object({
+  return z.strictObject({
     id: messageIdSchema,
     text: messageTextSchema(maxChars),
     replyTo: messageIdSchema.optional(),
