@@ -72,10 +72,12 @@ interface Probe {
 const opened: Array<{ socket: HocuspocusProviderWebsocket; provider: HocuspocusProvider }> = [];
 
 function closeProbes(): void {
+  const sockets = new Set<HocuspocusProviderWebsocket>();
   for (const { socket, provider } of opened.splice(0)) {
     provider.destroy();
-    socket.destroy();
+    sockets.add(socket);
   }
+  for (const socket of sockets) socket.destroy();
 }
 
 /** One conversation on its own socket; `token` empty = the cookie signs in, as in browsers. */
@@ -114,6 +116,38 @@ function connect(server: TestServer, conversationId: string, options: { headers?
 }
 
 const texts = (probe: Probe) => listMessages(probe.doc).map((m) => m.text);
+
+/**
+ * One bare socket (bearer tokens, no cookie) carrying several documents, each opened with its
+ * own token, in order: the next opens only once the one before has synced.
+ */
+async function connectShared(server: TestServer, opens: Array<{ conversationId: string; token: string }>): Promise<Probe[]> {
+  const socket = new HocuspocusProviderWebsocket({
+    url: `ws://127.0.0.1:${server.running.port}/collab`,
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  const disconnects: Probe["disconnects"] = [];
+  const probes: Probe[] = [];
+  socket.on("disconnect", ({ event }: { event: { code: number; reason: string } }) => {
+    disconnects.push({ code: event.code, reason: String(event.reason) });
+    for (const probe of probes) probe.closedAt ||= Date.now();
+    socket.shouldConnect = false;
+  });
+  for (const { conversationId, token } of opens) {
+    const doc = new Y.Doc();
+    const provider = new HocuspocusProvider({ websocketProvider: socket, name: `conversation:${conversationId}`, document: doc, token });
+    opened.push({ socket, provider });
+    const probe: Probe = { doc, synced: false, authFailures: [], disconnects, closedAt: 0 };
+    provider.on("synced", () => {
+      probe.synced = true;
+    });
+    provider.on("authenticationFailed", ({ reason }: { reason: string }) => probe.authFailures.push(reason));
+    provider.attach();
+    probes.push(probe);
+    await eventually(() => expect(probe.synced).toBe(true));
+  }
+  return probes;
+}
 
 /** A bare upgrade: "open", or the HTTP answer that refused it. */
 function upgrade(server: TestServer, headers: Record<string, string>, route = "/collab") {
@@ -556,5 +590,61 @@ describe("sessions that end cut their live sockets at once (injected clock)", ()
     clock.at(newEnd);
     server.running.sockets.sweep();
     await eventually(() => expect(quiet.disconnects).toEqual([{ code: 4401, reason: "session_expired" }]));
+  });
+
+  // The attack: a thief opens the victim's conversation on a socket with the stolen token, then
+  // their own conversation on the same socket with their own token. The socket must still be cut
+  // when the stolen session ends, though its last-opened document used a live session.
+  async function stolenAndOwnOnOneSocket() {
+    const victim = await freshAnn();
+    const stolen = victim.token;
+    // The thief signs up a little later: their session ends after the victim's.
+    clock.at(clock.t + 60_000);
+    const thief = await signUp(server.url, "Thief");
+    const thiefs = (await createConversation(server.url, thief, [ben], "Thief's own")).id;
+    const [victimDoc, thiefDoc] = await connectShared(server, [
+      { conversationId, token: stolen },
+      { conversationId: thiefs, token: thief.token },
+    ]);
+    if (!victimDoc || !thiefDoc) throw new Error("both documents must open");
+    await roundTrip(victimDoc, `stolen-${thiefs}`);
+    return { victim, stolen, thief, victimDoc, thiefDoc };
+  }
+
+  it("one socket, two tokens: the victim's password change cuts the socket that opened their conversation with a stolen token, though a later document used the thief's own", async () => {
+    const { victim, stolen, victimDoc, thiefDoc } = await stolenAndOwnOnOneSocket();
+    const own = await api<AuthResult>(server.url, "POST", "/api/auth/login", { body: { email: victim.email, password: victim.password } });
+    const change = await api(server.url, "POST", "/api/auth/password", {
+      token: own.body.token,
+      body: { currentPassword: victim.password, newPassword: "a new password for the victim" },
+    });
+    expect(change.status).toBe(204);
+    const me = await api(server.url, "GET", "/api/me", { token: stolen });
+    expect({ status: me.status, code: (me.body as { error: { code: string } }).error.code }).toEqual({ status: 401, code: "session_revoked" });
+    await eventually(() => expect(victimDoc.disconnects).toEqual([{ code: 4401, reason: "session_revoked" }]));
+    expect(thiefDoc.disconnects).toBe(victimDoc.disconnects);
+  });
+
+  it("one socket, two tokens: the victim signing out cuts the socket with 4401 session_revoked", async () => {
+    const { stolen, victimDoc } = await stolenAndOwnOnOneSocket();
+    // The victim signs out that very session (their own device, the token the thief copied).
+    expect((await api(server.url, "POST", "/api/auth/logout", { token: stolen })).status).toBe(204);
+    await eventually(() => expect(victimDoc.disconnects).toEqual([{ code: 4401, reason: "session_revoked" }]));
+  });
+
+  it("one socket, two tokens: the stolen session's expiry cuts the socket with 4401 session_expired, though the thief's own lives on", async () => {
+    const { stolen, thief, victimDoc } = await stolenAndOwnOnOneSocket();
+    const end = sessionEnd(stolen) as number;
+    expect(sessionEnd(thief.token)).toBeGreaterThan(end);
+
+    clock.at(end - 1);
+    server.running.sockets.sweep();
+    await roundTrip(victimDoc, "stolen-last-millisecond");
+
+    clock.at(end);
+    server.running.sockets.sweep();
+    await eventually(() => expect(victimDoc.disconnects).toEqual([{ code: 4401, reason: "session_expired" }]));
+    // The thief's own session is still live on REST: only the socket was cut.
+    expect((await api(server.url, "GET", "/api/me", { token: thief.token })).status).toBe(200);
   });
 });

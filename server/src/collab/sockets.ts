@@ -2,6 +2,13 @@
  * Live sockets by session, so sign-out, expiry and password changes cut them at once, and the
  * documents each socket has open (MAX_DOCS_PER_SOCKET).
  *
+ * A socket remembers every session it has opened a document with (one socket may carry several
+ * tokens, even of different users): the end of ANY of them — sign-out, password change, expiry
+ * — closes the whole socket with 4401, so a token revoked on REST can never stay alive on a
+ * socket that also holds another, still-live session. Closing the whole socket (rather than the
+ * documents opened with that session) is the simplest safe cut; the client reconnects with the
+ * tokens it still has.
+ *
  * Expiry: one timer waits for the soonest end among the sessions behind open sockets and cuts
  * their sockets with 4401 session_expired at that moment. Traffic on an open socket does not
  * extend its session (a socket is validated when it opens a document, as Lucia validates a
@@ -17,7 +24,8 @@ import type { SessionService, SessionStatus } from "../auth/sessions.js";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface SocketInfo {
-  sessionId: string | null;
+  /** Every session a document was opened with on this socket, for the socket's whole life. */
+  sessionIds: Set<string>;
   /** The user of the first document opened; when, for the request log. */
   userId: UserId | null;
   signedInAt: number;
@@ -47,7 +55,7 @@ export class SocketRegistry {
   }
 
   add(ws: WebSocket): void {
-    this.info.set(ws, { sessionId: null, userId: null, signedInAt: 0, documents: new Set() });
+    this.info.set(ws, { sessionIds: new Set(), userId: null, signedInAt: 0, documents: new Set() });
   }
 
   remove(ws: WebSocket): void {
@@ -67,15 +75,24 @@ export class SocketRegistry {
     return info !== undefined && (info.documents.has(name) || info.documents.size < maxDocs);
   }
 
-  /** Records a document the socket has open, and the session and user it was opened with. */
+  /**
+   * Records a document the socket has open, and the session and user it was opened with. The
+   * session joins the socket's set (never replaces an earlier one): ending any of them cuts it.
+   */
   openDocument(ws: WebSocket, sessionId: string, userId: UserId, name: string): void {
     const info = this.info.get(ws);
     if (!info) return;
-    if (info.sessionId !== sessionId) {
+    if (!info.sessionIds.has(sessionId)) {
+      info.sessionIds.add(sessionId);
       const status = this.sessions.status(sessionId);
-      if (status.state === "live") this.checkIn(status.msLeft);
+      if (status.state === "live") {
+        this.checkIn(status.msLeft);
+      } else {
+        // Ended between authentication and now: cut at once, as the sweep would.
+        const event = closeEventFor(status.state);
+        ws.close(event.code, event.reason);
+      }
     }
-    info.sessionId = sessionId;
     info.documents.add(name);
     // The socket says who it is only when it opens a document: that is its sign-in.
     if (info.userId === null) {
@@ -93,12 +110,12 @@ export class SocketRegistry {
     this.info.get(ws)?.documents.delete(name);
   }
 
-  /** Closes every socket of these sessions with 4401 and the reason. */
+  /** Closes every socket that has used any of these sessions with 4401 and the reason. */
   closeSessions(sessionIds: readonly string[], reason: "session_revoked" | "session_expired"): void {
-    const ids = new Set(sessionIds);
+    if (sessionIds.length === 0) return;
     const event = closeEventFor(reason);
     for (const [ws, info] of this.info) {
-      if (info.sessionId !== null && ids.has(info.sessionId)) ws.close(event.code, event.reason);
+      if (sessionIds.some((id) => info.sessionIds.has(id))) ws.close(event.code, event.reason);
     }
   }
 
@@ -111,17 +128,25 @@ export class SocketRegistry {
     const checked = new Map<string, SessionStatus>();
     let soonest = Infinity;
     for (const [ws, info] of this.info) {
-      if (info.sessionId === null) continue;
-      let status = checked.get(info.sessionId);
-      if (!status) {
-        status = this.sessions.status(info.sessionId);
-        checked.set(info.sessionId, status);
+      // Every session of the socket counts: the first one that has ended cuts it.
+      for (const sessionId of info.sessionIds) {
+        let status = checked.get(sessionId);
+        if (!status) {
+          status = this.sessions.status(sessionId);
+          checked.set(sessionId, status);
+        }
+        if (status.state !== "live") {
+          const event = closeEventFor(status.state);
+          ws.close(event.code, event.reason);
+          break;
+        }
       }
-      if (status.state === "live") {
-        soonest = Math.min(soonest, status.msLeft);
-      } else {
-        const event = closeEventFor(status.state);
-        ws.close(event.code, event.reason);
+      // A socket being cut keeps no timer alive; the live ones wait for their soonest end.
+      if (ws.readyState === ws.OPEN) {
+        for (const sessionId of info.sessionIds) {
+          const status = checked.get(sessionId);
+          if (status?.state === "live") soonest = Math.min(soonest, status.msLeft);
+        }
       }
     }
     this.clearTimer();
