@@ -59,11 +59,12 @@ describe("presence as the server vouches for it", () => {
   /** The presence states a peer sees from others, by client id. */
   const seen = (peer: Peer) => new Map([...peer.provider.awareness!.getStates()].filter(([clientId]) => clientId !== peer.doc.clientID));
 
-  it("rewrites the identity in a state to the connection's user", async () => {
+  it("rewrites the identity in a state to the connection's user and keeps only typing", async () => {
     const ann = join(cast.ann);
     const ben = join(cast.ben);
     await Promise.all([ann.synced, ben.synced]);
-    ann.provider.awareness!.setLocalState({ user: { id: cast.ben.user.id, displayName: "Ben (not really)" }, typing: true });
+    // Only `typing` passes: any other field could carry a name of the client's choosing.
+    ann.provider.awareness!.setLocalState({ user: { id: cast.ben.user.id, displayName: "Ben (not really)" }, typing: true, name: "Ben", userId: cast.ben.user.id });
     await eventually(() =>
       expect(seen(ben).get(ann.doc.clientID)).toEqual({ user: { id: cast.ann.user.id, displayName: "Ann" }, typing: true }),
     );

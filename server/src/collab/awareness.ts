@@ -1,7 +1,7 @@
 /**
  * Presence (Hocuspocus awareness) as the server vouches for it: every state a connection
- * announces is rewritten with that connection's own identity, and states for Yjs client ids
- * that belong to another user are dropped. Awareness is never stored; Hocuspocus sends it only
+ * announces is rewritten to the connection's own identity plus `typing`, and states for Yjs
+ * client ids that belong to another user are dropped. Awareness is never stored; Hocuspocus sends it only
  * to the document's connections, which are members (authenticate.ts).
  *
  * A client id belongs to the user bound to it in the update log (DESIGN.md "Who may write
@@ -17,6 +17,18 @@ import type { SocketContext } from "./authenticate.js";
 export interface PresenceUser {
   id: UserId;
   displayName: string;
+}
+
+/** Client ids one connection may announce presence for in one document. */
+const MAX_CLIENT_IDS_PER_CONNECTION = 4;
+
+/**
+ * What a presence state may say: who (always the server's word) and whether they are typing.
+ * Other fields are dropped, so no client can put a name or id of its choosing in front of
+ * others under any key.
+ */
+function presenceState(state: Record<string, unknown>, user: PresenceUser): Record<string, unknown> {
+  return typeof state.typing === "boolean" ? { user, typing: state.typing } : { user };
 }
 
 /** Client ids announced per open document, and the connection that announced each. */
@@ -51,9 +63,15 @@ export function awarenessExtension(storage: Pick<Storage, "users" | "log">): Ext
           states.delete(clientId);
           continue;
         }
+        // A provider announces its own document's client id; a few more cover a reload on the
+        // same connection. More is someone announcing on others' behalf.
+        const claimed = [...claims.values()].filter((claim) => claim.socketId === socketId).length;
+        if (!claims.has(clientId) && claimed >= MAX_CLIENT_IDS_PER_CONNECTION) {
+          states.delete(clientId);
+          continue;
+        }
         claims.set(clientId, { userId, socketId });
-        const identity: PresenceUser = { id: userId, displayName: user.displayName };
-        states.set(clientId, { ...state, user: identity });
+        states.set(clientId, presenceState(state, { id: userId, displayName: user.displayName }));
       }
     },
     async onDisconnect({ documentName, socketId }: onDisconnectPayload<SocketContext>) {
