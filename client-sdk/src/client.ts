@@ -287,6 +287,10 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     this.paused = true;
     this.clearFallbackTimer();
     this.socket?.disconnect();
+    // The provider reports the socket closed only once the close handshake ends; until then its
+    // connect() sees "connected" and does nothing, so a connect() right after this one would
+    // never reconnect. Declared closed now (as the heartbeat watchdog does).
+    if (this.socket?.status === "connected") this.socket.onClose({ event: { code: 1000, reason: "disconnect()" } } as never);
     this.setState("offline");
   }
 

@@ -7,7 +7,15 @@ import {
   appendTextMessage,
   checkMessageText,
   documentName,
+  editMessageText,
+  findMessageMap,
   fromBase64Url,
+  markMessageDeleted,
+  reactionsMap,
+  readPositions,
+  readPositionsWritten,
+  setReaction,
+  setReadPosition,
   MESSAGE_ID_PATTERN,
   listMessages,
   parseStatelessMessage,
@@ -24,7 +32,16 @@ import { StatusEmitter } from "./events.js";
 import type { Http } from "./http.js";
 import { HttpSync } from "./httpSync.js";
 import type { DocumentStore, StorageAdapter } from "./storage.js";
-import type { ChatMessage, ConnectionState, ConversationEvents, DeliveryState, SendOptions, ShareVideoOptions, SyncStatus } from "./types.js";
+import type {
+  ChatMessage,
+  ConnectionState,
+  ConversationEvents,
+  DeliveryState,
+  QuotedMessage,
+  SendOptions,
+  ShareVideoOptions,
+  SyncStatus,
+} from "./types.js";
 import type { VideoInput } from "./videos/source.js";
 import type { VideoUpload } from "./videos/upload.js";
 
@@ -79,6 +96,15 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   private lastSyncedAt: number | null = null;
   /** false once the device store failed (or with memory storage): messages live in memory only. */
   private localSaving: boolean;
+  /**
+   * The highest own read position this handle has written or seen written, also in a write
+   * that lost a concurrent one (two devices of the user): the SDK never writes less, and writes
+   * this again when the document holds less (see `markRead`).
+   */
+  private readHigh = 0;
+  private positions: Record<string, number> = {};
+  private unread = 0;
+  private lastReads = "";
 
   constructor(private readonly deps: ConversationDeps) {
     super();
@@ -169,6 +195,103 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   }
 
   /**
+   * Replaces the text of an own message and sets `editedAt`. Rejects before writing anything:
+   * `validation_failed` as `send`, `not_found`, or `forbidden` for another user's message or a
+   * deleted one (the server refuses both).
+   */
+  async edit(messageId: string, text: string): Promise<void> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    const problem = this.problemWith({ text });
+    if (problem) throw new ChatError("validation_failed", problem.message, 400, [problem]);
+    await this.settled();
+    const map = this.ownMessageMap(messageId, "edit");
+    if (map.get("deleted") === true) throw new ChatError("forbidden", "a deleted message cannot be edited", 403);
+    this.doc.transact(() => editMessageText(map, text, Date.now()));
+  }
+
+  /**
+   * Deletes an own message: `deleted` true and its text cleared, in one update. Deleting it
+   * again changes nothing. Another user's message is refused with `forbidden` (the SDK does not
+   * know whether the user is an admin, and a refused update costs a reload).
+   */
+  async delete(messageId: string): Promise<void> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    await this.settled();
+    const map = this.ownMessageMap(messageId, "delete");
+    if (map.get("deleted") === true) return;
+    this.doc.transact(() => markMessageDeleted(map));
+  }
+
+  /**
+   * One reaction per user and message: another emoji replaces the user's reaction, the same
+   * one removes it. Resolves with the user's reaction afterwards (null when removed).
+   */
+  async react(messageId: string, emoji: string): Promise<string | null> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    // The server's rule (guard): a non-empty string of at most 32 UTF-16 units.
+    if (typeof emoji !== "string" || emoji.length === 0 || emoji.length > 32) {
+      const problem = { path: "emoji", message: "emoji must be 1-32 characters" };
+      throw new ChatError("validation_failed", problem.message, 400, [problem]);
+    }
+    await this.settled();
+    const map = findMessageMap(this.doc, messageId);
+    if (!map) throw new ChatError("not_found", "no such message", 404);
+    const reactions = reactionsMap(map);
+    if (!reactions) throw new ChatError("forbidden", "this message takes no reactions", 403);
+    const next = reactions.get(this.deps.userId) === emoji ? null : emoji;
+    this.doc.transact(() => setReaction(reactions, this.deps.userId, next));
+    return next;
+  }
+
+  /**
+   * The message that `messageId` replies to: null when it is no reply (or unknown), the quoted
+   * message (with `deleted: true` and text "" once deleted), or `{id, deleted: true}` when the
+   * quoted message is not in the conversation: the UI shows "message deleted" for both.
+   */
+  quoted(messageId: string): QuotedMessage | null {
+    const reply = this.current.find((m) => m.id === messageId);
+    if (!reply?.replyTo) return null;
+    return this.current.find((m) => m.id === reply.replyTo) ?? { id: reply.replyTo, deleted: true };
+  }
+
+  /**
+   * Moves the user's read position (`reads.<userId>`, shared by all the user's devices) up to
+   * `seq`, by default the highest `seq` present. It never moves down: a lower `seq` than the
+   * position changes nothing. Two devices writing it concurrently may leave the lower value
+   * (Yjs keeps one of them); whichever device sees the higher one written then writes it again.
+   */
+  async markRead(seq?: number): Promise<void> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    if (seq !== undefined && (!Number.isInteger(seq) || seq < 0)) {
+      const problem = { path: "seq", message: "seq must be a non-negative integer" };
+      throw new ChatError("validation_failed", problem.message, 400, [problem]);
+    }
+    await this.settled();
+    const target = seq ?? this.current.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);
+    this.readHigh = Math.max(this.readHigh, target);
+    this.keepReadPosition();
+  }
+
+  /** Messages of other users with a `seq` above the user's read position. */
+  get unreadCount(): number {
+    return this.unread;
+  }
+
+  /** Every member's read position (`seq`) as far as this device knows. */
+  get readPositions(): Record<string, number> {
+    return { ...this.positions };
+  }
+
+  /** The users whose read position reaches this message's `seq` (none while it has no `seq`). */
+  readBy(messageId: string): string[] {
+    const seq = this.current.find((m) => m.id === messageId)?.seq;
+    if (seq === undefined) return [];
+    return Object.entries(this.positions)
+      .filter(([, position]) => position >= seq)
+      .map(([user]) => user);
+  }
+
+  /**
    * Shares a video: a File/Blob, a stream with `options.size`, a `VideoSource`, or (Node entry) a
    * file path. Rejects before any request with `payload_too_large` for an empty file or one over
    * the server's `maxVideoBytes`. Resolves once the upload is under way, and (up to
@@ -207,6 +330,23 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   }
 
   // ---- internals ----
+
+  /** The map of an own message, or the ChatError the action is refused with. */
+  private ownMessageMap(messageId: string, action: string) {
+    const map = findMessageMap(this.doc, messageId);
+    if (!map) throw new ChatError("not_found", "no such message", 404);
+    if (map.get("authorId") !== this.deps.userId) {
+      throw new ChatError("forbidden", `only the author may ${action} this message`, 403);
+    }
+    return map;
+  }
+
+  /** Writes `readHigh` when the document holds less (never a lower value than seen). */
+  private keepReadPosition(): void {
+    if (this.closed || this.readHigh === 0) return;
+    const stored = readPositions(this.doc)[this.deps.userId] ?? 0;
+    if (stored < this.readHigh) this.doc.transact(() => setReadPosition(this.doc, this.deps.userId, this.readHigh));
+  }
 
   private httpSynced = false;
 
@@ -253,6 +393,12 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
     const doc = this.doc;
     doc.on("update", () => {
       if (doc === this.doc) this.refresh();
+    });
+    // Before garbage collection, so a position that lost a concurrent write is still readable.
+    doc.on("afterTransaction", (transaction: Y.Transaction) => {
+      if (doc !== this.doc) return;
+      const written = readPositionsWritten(transaction, this.deps.userId);
+      if (written.length > 0 && Math.max(...written) > this.readHigh) this.readHigh = Math.max(...written);
     });
     return this.store.whenLoaded.then(() => {
       if (doc !== this.doc || this.closed) return;
@@ -434,6 +580,27 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       }
     }
     this.emit("change", { messages: this.current });
+    this.refreshReads(messages);
+  }
+
+  /** Read positions and the unread count; emits `reads` when either changed. */
+  private refreshReads(messages: Message[]): void {
+    const me = this.deps.userId;
+    const positions = readPositions(this.doc);
+    const stored = positions[me] ?? 0;
+    this.readHigh = Math.max(this.readHigh, stored);
+    if (this.readHigh > 0) positions[me] = this.readHigh;
+    if (stored < this.readHigh) {
+      // The document lost the higher position to a concurrent write: write it again, after this
+      // update's event (a transaction inside the update handler would nest).
+      queueMicrotask(() => this.keepReadPosition());
+    }
+    this.positions = positions;
+    this.unread = messages.filter((m) => m.authorId !== me && m.seq !== undefined && m.seq > this.readHigh).length;
+    const key = `${this.unread}|${JSON.stringify(Object.entries(positions).sort())}`;
+    if (key === this.lastReads) return;
+    this.lastReads = key;
+    this.emit("reads", { unreadCount: this.unread, positions: { ...positions } });
   }
 
   private present(message: Message): ChatMessage {

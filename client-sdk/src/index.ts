@@ -24,6 +24,7 @@ export type {
   Listener,
   Message,
   MessageId,
+  QuotedMessage,
   SendOptions,
   ShareVideoOptions,
   SharedVideo,

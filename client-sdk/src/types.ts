@@ -39,6 +39,12 @@ export interface ChatMessage extends Message {
   delivery?: DeliveryState;
 }
 
+/**
+ * What `conversation.quoted(id)` returns for a reply: the quoted message (deleted ones have
+ * `deleted: true` and text ""), or only its id with `deleted: true` when it is not there.
+ */
+export type QuotedMessage = ChatMessage | { id: MessageId; deleted: true };
+
 export interface ChatClientOptions {
   /** Server origin, e.g. "http://localhost:3000". Default: the page's origin in browsers. */
   baseUrl?: string;
@@ -150,6 +156,11 @@ export interface ChatClientEvents {
 export interface ConversationEvents {
   /** The message list changed (new, edited, stamped, delivery state); `messages` in display order. */
   change: { messages: ChatMessage[] };
+  /**
+   * The unread count or a member's read position changed; `positions`: user id → `seq` (the
+   * user's own one as this device knows it, never lower than it wrote).
+   */
+  reads: { unreadCount: number; positions: Record<string, number> };
   /** One own message moved to a new delivery state. */
   delivery: { messageId: MessageId; state: DeliveryState };
   /** A sync with the server finished (after each (re)connection). */

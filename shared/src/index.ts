@@ -49,6 +49,13 @@ export {
   appendVideoMessage,
   setVideoInfo,
   stampMessage,
+  editMessageText,
+  markMessageDeleted,
+  reactionsMap,
+  setReaction,
+  readPositions,
+  setReadPosition,
+  readPositionsWritten,
 } from "./layout.js";
 export {
   type StoredMessage,

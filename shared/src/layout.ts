@@ -187,3 +187,71 @@ export function stampMessage(map: MessageMap, seq: number, serverTime: number): 
   map.set("seq", seq);
   map.set("serverTime", serverTime);
 }
+
+/**
+ * Edits a text (author only, DESIGN.md "Who may write what"); call inside `doc.transact` to
+ * write text and `editedAt` as one update.
+ */
+export function editMessageText(map: MessageMap, text: string, editedAt: number): void {
+  map.set("text", text);
+  map.set("editedAt", editedAt);
+}
+
+/** Marks a message deleted and clears its text (the layout's `deleted`: text is then ""). */
+export function markMessageDeleted(map: MessageMap): void {
+  map.set("deleted", true);
+  map.set("text", "");
+}
+
+/** The message's reactions map (created with the message), or undefined on a malformed one. */
+export function reactionsMap(map: MessageMap): Y.Map<string> | undefined {
+  const reactions = map.get("reactions");
+  return reactions instanceof Y.Map ? (reactions as Y.Map<string>) : undefined;
+}
+
+/** Sets (emoji) or removes (null) one user's reaction; only that user may write it. */
+export function setReaction(reactions: Y.Map<string>, userId: UserId, emoji: string | null): void {
+  if (emoji === null) reactions.delete(userId);
+  else reactions.set(userId, emoji);
+}
+
+/** Every member's read position (a `seq`), ignoring values that are not one. */
+export function readPositions(doc: Y.Doc): Record<string, number> {
+  const positions: Record<string, number> = {};
+  for (const [user, seq] of readsMap(doc).entries()) {
+    if (typeof seq === "number" && Number.isInteger(seq) && seq >= 0) positions[user] = seq;
+  }
+  return positions;
+}
+
+/** Writes the user's read position; callers never write a lower one than they have seen. */
+export function setReadPosition(doc: Y.Doc, userId: UserId, seq: number): void {
+  readsMap(doc).set(userId, seq);
+}
+
+/**
+ * The read positions of `userId` among the items a transaction added, including ones that lost
+ * a concurrent write to the same key (still readable in `afterTransaction`, before garbage
+ * collection): how a device sees a higher position that Yjs conflict resolution dropped.
+ */
+export function readPositionsWritten(transaction: Y.Transaction, userId: UserId): number[] {
+  const reads = readsMap(transaction.doc);
+  const values: number[] = [];
+  for (const [client, after] of transaction.afterState) {
+    const before = transaction.beforeState.get(client) ?? 0;
+    if (after <= before) continue;
+    const structs = transaction.doc.store.clients.get(client);
+    if (!structs) continue;
+    for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+      const struct = structs[i] as Y.Item | Y.GC;
+      if (struct.id.clock >= after) break;
+      if (!(struct instanceof Y.Item) || struct.parent !== reads || struct.parentSub !== userId) continue;
+      if (struct.content instanceof Y.ContentAny) {
+        for (const value of struct.content.getContent()) {
+          if (typeof value === "number" && Number.isInteger(value) && value >= 0) values.push(value);
+        }
+      }
+    }
+  }
+  return values;
+}
