@@ -3,30 +3,16 @@
  * every week it missed when it starts, idle weeks included; and two processes on one database
  * never store a week twice (the week is the table's key, not a flag in memory).
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reportCli } from "./helpers/process.js";
 import { createLogger, ReportService, sqliteStorage } from "@wbk/server";
 import type { WeeklyReport } from "@wbk/shared";
 import { Activity, Clock, emptyWeek, sqliteFile, startClockedServer } from "./helpers/activity.js";
 import type { TestServer } from "./helpers/server.js";
 import type { TestUser } from "./helpers/users.js";
 
-const root = path.resolve(import.meta.dirname, "..");
 
-/** The report CLI from source, as `npm run report` runs it from the build. */
-function reportCli(dataDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--conditions=wbk-source", "--import", "tsx", "server/src/report.ts", ...args], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "", REPORT_TZ: "", RETENTION_DAYS: "" },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
 
 describe("catching up and storing each week once", () => {
   const clock = new Clock();

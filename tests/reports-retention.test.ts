@@ -4,11 +4,12 @@
  * stored reports stay exactly as they were, `npm run report` prints them, and `--recompute` is
  * refused for a week whose rows are gone.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reportCli } from "./helpers/process.js";
 import type { WeeklyReport } from "@wbk/shared";
 import { Activity, Clock, sqliteFile, startClockedServer } from "./helpers/activity.js";
 import type { TestServer } from "./helpers/server.js";
@@ -16,19 +17,9 @@ import type { TestUser } from "./helpers/users.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 
-function reportCli(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--conditions=wbk-source", "--import", "tsx", "server/src/report.ts", ...args], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "", REPORT_TZ: "", RETENTION_DAYS: "21", ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-}
+
+/** The report CLI as an operator with RETENTION_DAYS=21 runs it. */
+const retentionCli = (dataDir: string, args: string[]) => reportCli(dataDir, args, { RETENTION_DAYS: "21" });
 
 /** Rows of the two logs before an instant, read straight from the file. */
 function rowsBefore(server: TestServer, instant: string) {
@@ -90,7 +81,7 @@ describe("RETENTION_DAYS and the report CLI", () => {
   });
 
   it("the CLI prints the stored report, the same JSON as the endpoint", async () => {
-    const { code, stdout, stderr } = await reportCli(server.dataDir, ["--week", "2026-W10"]);
+    const { code, stdout, stderr } = await retentionCli(server.dataDir, ["--week", "2026-W10"]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(JSON.parse(stdout)).toEqual(stored["2026-W10"]);
   });
@@ -100,7 +91,7 @@ describe("RETENTION_DAYS and the report CLI", () => {
       ["2026-W11", "2026-03-16T00:00:00.000+00:00"],
       ["2026-W13", "2026-03-25T12:00:00.000+00:00"],
     ]) {
-      const { code, stdout, stderr } = await reportCli(server.dataDir, ["--week", week!, "--recompute"]);
+      const { code, stdout, stderr } = await retentionCli(server.dataDir, ["--week", week!, "--recompute"]);
       expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
       expect(stderr).toBe(
         `wbk-chat report: ${week} cannot be recomputed: its log rows before ${through} were deleted ` +
@@ -112,7 +103,7 @@ describe("RETENTION_DAYS and the report CLI", () => {
 
   it("--recompute recomputes and stores a week whose rows are all there", async () => {
     const before = (await act.report("2026-04-15T12:00:04.000Z", ada, "2026-W14")).body;
-    const { code, stdout } = await reportCli(server.dataDir, ["--week", "2026-W14", "--recompute"]);
+    const { code, stdout } = await retentionCli(server.dataDir, ["--week", "2026-W14", "--recompute"]);
     expect(code).toBe(0);
     const recomputed = JSON.parse(stdout) as WeeklyReport;
     expect({ ...recomputed, generatedAt: before.generatedAt }).toEqual(before);
@@ -121,11 +112,11 @@ describe("RETENTION_DAYS and the report CLI", () => {
   });
 
   it("the CLI explains a malformed or missing week and a missing database", async () => {
-    expect(await reportCli(server.dataDir, ["--week", "2026-W60"])).toMatchObject({ code: 2, stdout: "" });
-    const early = await reportCli(server.dataDir, ["--week", "2025-W01"]);
+    expect(await retentionCli(server.dataDir, ["--week", "2026-W60"])).toMatchObject({ code: 2, stdout: "" });
+    const early = await retentionCli(server.dataDir, ["--week", "2025-W01"]);
     expect(early).toMatchObject({ code: 1, stdout: "" });
     expect(early.stderr).toMatch(/^wbk-chat report: no report for 2025-W01: reports cover 2026-W10 \(the first activity\)/);
-    const nowhere = await reportCli(path.join(server.dataDir, "nowhere"), ["--week", "2026-W10"]);
+    const nowhere = await retentionCli(path.join(server.dataDir, "nowhere"), ["--week", "2026-W10"]);
     expect(nowhere).toMatchObject({ code: 1, stdout: "" });
     expect(nowhere.stderr).toMatch(/no database at .*nowhere.*wbk\.sqlite; set DATA_DIR/);
   });

@@ -6,10 +6,9 @@
  * back. A restart with another REPORT_TZ, or on a database from before the rollups, rebuilds
  * them from the logs, and `current` is right for the zone.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reportCli } from "./helpers/process.js";
 import { createLogger, loadConfig, ReportService, startServer, type RunningServer } from "@wbk/server";
 import type { Conversation, WeeklyReport } from "@wbk/shared";
 import { Activity, Clock, emptyWeek, hours, sqliteFile, startClockedServer } from "./helpers/activity.js";
@@ -17,7 +16,6 @@ import type { TestServer } from "./helpers/server.js";
 import { fixture } from "./helpers/tus.js";
 import type { TestUser } from "./helpers/users.js";
 
-const root = path.resolve(import.meta.dirname, "..");
 const MP4 = fixture("clip-h264-5s.mp4");
 const WEBM = fixture("clip-vp9-3s.webm");
 
@@ -66,19 +64,6 @@ async function restartWith(server: TestServer, clock: Clock, env: Record<string,
   server.url = server.running.url;
 }
 
-function reportCli(dataDir: string, args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--conditions=wbk-source", "--import", "tsx", "server/src/report.ts", ...args], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "", RETENTION_DAYS: "", ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-}
 
 describe("rollups and logs give the same report (Europe/Berlin)", () => {
   const clock = new Clock();

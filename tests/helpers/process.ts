@@ -43,3 +43,23 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     },
   };
 }
+
+/**
+ * The report CLI from source, as `npm run report` runs it from the build, on `dataDir`. REPORT_TZ
+ * and RETENTION_DAYS start unset (the defaults) unless `env` sets them.
+ */
+export function reportCli(
+  dataDir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--conditions=wbk-source", "--import", "tsx", "server/src/report.ts", ...args], {
+    cwd: root,
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "", REPORT_TZ: "", RETENTION_DAYS: "", ...env },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
