@@ -37,9 +37,23 @@ type Claims = Map<number, { userId: UserId; socketId: string }>;
 export function awarenessExtension(storage: Pick<Storage, "users" | "log">): Extension {
   const claimsByDocument = new Map<string, Claims>();
 
+  /** Stored bindings already read, per document: they never change, and awareness is frequent. */
+  const boundByDocument = new Map<string, Map<number, UserId>>();
+
   /** The user a client id belongs to in this conversation, or null when nobody has it yet. */
-  const ownerOf = (documentName: string, conversationId: ConversationId, clientId: number): UserId | null =>
-    storage.log.bindings(conversationId, [clientId]).get(clientId)?.userId ?? claimsByDocument.get(documentName)?.get(clientId)?.userId ?? null;
+  const ownerOf = (documentName: string, conversationId: ConversationId, clientId: number): UserId | null => {
+    let bound = boundByDocument.get(documentName);
+    if (!bound) {
+      bound = new Map();
+      boundByDocument.set(documentName, bound);
+    }
+    let owner = bound.get(clientId);
+    if (owner === undefined) {
+      owner = storage.log.bindings(conversationId, [clientId]).get(clientId)?.userId;
+      if (owner !== undefined) bound.set(clientId, owner);
+    }
+    return owner ?? claimsByDocument.get(documentName)?.get(clientId)?.userId ?? null;
+  };
 
   return {
     extensionName: "awareness",
@@ -78,7 +92,10 @@ export function awarenessExtension(storage: Pick<Storage, "users" | "log">): Ext
       const claims = claimsByDocument.get(documentName);
       if (!claims) return;
       for (const [clientId, claim] of claims) if (claim.socketId === socketId) claims.delete(clientId);
-      if (claims.size === 0) claimsByDocument.delete(documentName);
+      if (claims.size === 0) {
+        claimsByDocument.delete(documentName);
+        boundByDocument.delete(documentName);
+      }
     },
   };
 }

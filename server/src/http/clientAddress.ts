@@ -2,6 +2,7 @@
 import { isIP, isIPv6 } from "node:net";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
+import { firstValue } from "./crossOrigin.js";
 
 /**
  * The socket's remote address; with TRUST_PROXY the first `X-Forwarded-For` entry (the client
@@ -10,7 +11,7 @@ import type { Context } from "hono";
  * /64, and would otherwise have 2^64 addresses to rotate through.
  */
 export function clientAddress(c: Context, trustProxy: boolean): string {
-  const forwarded = trustProxy ? c.req.header("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
+  const forwarded = trustProxy ? firstValue(c.req.header("x-forwarded-for")) : undefined;
   if (forwarded && isIP(forwarded)) return addressKey(forwarded);
   let remote: string | undefined;
   try {

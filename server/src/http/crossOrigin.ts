@@ -70,7 +70,8 @@ function normalize(origin: string): string | null {
   }
 }
 
-const firstValue = (value: string | undefined) => value?.split(",")[0]?.trim() || undefined;
+/** The first entry of a comma-separated header (`X-Forwarded-*` after a chain of proxies). */
+export const firstValue = (value: string | undefined) => value?.split(",")[0]?.trim() || undefined;
 
 /** `http` or `https` as the browser sees it: behind TRUST_PROXY, X-Forwarded-Proto decides. */
 export function requestScheme(header: HeaderOf, scheme: string, trustProxy: boolean): string {
