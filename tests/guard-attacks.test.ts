@@ -1,13 +1,15 @@
 /**
- * Hand-built Yjs updates that a hostile member could send (found by a security pass): two live
- * values for one key of a new message, garbage-collected or skipped ranges over another
- * member's next clocks with a delete range, a new message whose text is already deleted, and
- * a long chain of items that used to cost the guard quadratic time. All go through HTTP sync,
- * which runs the same guard as the socket.
+ * Hand-built Yjs updates that a hostile member could send (found by security passes): values
+ * of one message key that do not form one chain (Yjs would keep another one than the guard
+ * checked), a deleted value placed last to remove a field, garbage-collected or skipped ranges
+ * over another member's next clocks with a delete range, and a long chain of items that used
+ * to cost the guard quadratic time; and what an honest offline client writes, which must pass.
+ * All go through HTTP sync, which runs the same guard as the socket.
  */
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { describe, expect, it } from "vitest";
+import { editMessageText, markMessageDeleted } from "@wbk/shared";
 import { writeRawMessage } from "./helpers/doc.js";
 import { useTwoPeople } from "./helpers/fixture.js";
 import { api, type TestUser } from "./helpers/users.js";
@@ -16,7 +18,7 @@ type Id = [client: number, clock: number];
 type Struct =
   | { gc: number }
   | { skip: number }
-  | { parentRoot?: string; parentId?: Id; parentSub?: string; rightOrigin?: Id; value?: unknown; map?: true; deleted?: number };
+  | { parentRoot?: string; parentId?: Id; parentSub?: string; origin?: Id; rightOrigin?: Id; value?: unknown; map?: true; deleted?: number };
 
 /** Encodes a Yjs v1 update by hand: what no Yjs client would produce. */
 function buildUpdate(clients: Array<{ client: number; clock: number; structs: Struct[] }>, ds: Array<{ client: number; ranges: Id[] }> = []): Uint8Array {
@@ -38,11 +40,14 @@ function buildUpdate(clients: Array<{ client: number; clock: number; structs: St
         continue;
       }
       const ref = s.map ? 7 : s.deleted !== undefined ? 1 : 8;
-      encoding.writeUint8(e, ref | (s.rightOrigin ? 0x40 : 0) | (s.parentSub !== undefined && !s.rightOrigin ? 0x20 : 0));
-      if (s.rightOrigin) {
-        encoding.writeVarUint(e, s.rightOrigin[0]);
-        encoding.writeVarUint(e, s.rightOrigin[1]);
-      } else {
+      const placed = s.origin !== undefined || s.rightOrigin !== undefined;
+      encoding.writeUint8(e, ref | (s.origin ? 0x80 : 0) | (s.rightOrigin ? 0x40 : 0) | (s.parentSub !== undefined && !placed ? 0x20 : 0));
+      for (const neighbour of [s.origin, s.rightOrigin]) {
+        if (!neighbour) continue;
+        encoding.writeVarUint(e, neighbour[0]);
+        encoding.writeVarUint(e, neighbour[1]);
+      }
+      if (!placed) {
         if (s.parentRoot !== undefined) {
           encoding.writeVarUint(e, 1);
           encoding.writeVarString(e, s.parentRoot);
@@ -128,7 +133,7 @@ describe("hand-built updates from a hostile member", () => {
       { parentId: [client, 0], parentSub: "createdAt", value: 1_700_000_000_000 },
     );
     const answer = await push(cast.ben, buildUpdate([{ client, clock: 0, structs }]));
-    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: 'a new message sets "authorId" once' } } });
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: 'a message\'s "authorId" values must follow one another' } } });
     expect(await listed()).toEqual(before);
   });
 
@@ -143,6 +148,128 @@ describe("hand-built updates from a hostile member", () => {
     ]);
     const answer = await push(cast.ben, buildUpdate([{ client, clock: 0, structs }]));
     expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "a new message needs text" } } });
+  });
+
+  /** What Yjs itself makes of an update on an empty document: the attack is real, not guessed. */
+  function textAfterYjs(update: Uint8Array): unknown {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, update);
+    const map = doc.getArray<Y.Map<unknown>>("messages").get(0);
+    return map ? map.get("text") : "(no message)";
+  }
+  const benMessage = (client: number, id: string): Struct[] =>
+    messageStructs(client, [
+      ["id", { value: id }],
+      ["authorId", { value: cast.ben.user.id }],
+      ["kind", { value: "text" }],
+      ["text", { value: "hi" }],
+      ["createdAt", { value: 1_700_000_000_000 }],
+    ]);
+
+  it("refuses a new message whose text a deleted value placed after it would drop", async () => {
+    const client = 91_000_005;
+    // Placed right of the text (clock 4), the deleted item becomes the key's value: no text.
+    const update = buildUpdate([{ client, clock: 0, structs: [...benMessage(client, "lost-text"), { origin: [client, 4], deleted: 1 }] }]);
+    expect(textAfterYjs(update)).toBe(undefined);
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "a new message needs text" } } });
+    expect((await listed()).map((m) => m.id)).not.toContain("lost-text");
+  });
+
+  it("refuses a new message whose last text is deleted by the same update", async () => {
+    const client = 91_000_006;
+    const structs = [...benMessage(client, "second-text-deleted"), { origin: [client, 4] as Id, value: "there" }];
+    const update = buildUpdate([{ client, clock: 0, structs }], [{ client, ranges: [[6, 1]] }]);
+    expect(textAfterYjs(update)).toBe(undefined);
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "a new message needs text" } } });
+  });
+
+  it("refuses two values of a new message's key that do not follow one another", async () => {
+    const client = 91_000_007;
+    // Two values both first in the key's chain: which one Yjs keeps depends on client ids.
+    const structs = [...benMessage(client, "forked-text"), { parentId: [client, 0] as Id, parentSub: "text", deleted: 1 }];
+    const answer = await push(cast.ben, buildUpdate([{ client, clock: 0, structs }]));
+    expect(answer).toEqual({
+      status: 422,
+      body: { error: { code: "update_refused", message: 'a message\'s "text" values must follow one another' } },
+    });
+  });
+
+  it("refuses a new message removed by the update that creates it", async () => {
+    const client = 91_000_008;
+    const update = buildUpdate([{ client, clock: 0, structs: benMessage(client, "born-removed") }], [{ client, ranges: [[0, 1]] }]);
+    expect(textAfterYjs(update)).toBe("(no message)");
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({
+      status: 422,
+      body: { error: { code: "update_refused", message: "messages are never removed; set deleted instead" } },
+    });
+    expect((await listed()).map((m) => m.id)).not.toContain("born-removed");
+  });
+
+  /** A message of Ann's as her replica holds it, and the item of its current text. */
+  async function annMessage(id: string, edits: string[] = []) {
+    const doc = await annReplica();
+    await annSends(doc, id, "Pick-up at five");
+    const map = doc.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === id)!;
+    for (const text of edits) {
+      const before = Y.encodeStateVector(doc);
+      doc.transact(() => editMessageText(map, text, Date.now()));
+      expect((await push(cast.ann, Y.encodeStateAsUpdate(doc, before))).status).toBe(200);
+    }
+    return { doc, map, text: map._map.get("text")! };
+  }
+  const textOf = async (id: string) => (await listed()).find((m) => m.id === id)?.text;
+
+  it("refuses erasing a field of another member's message with a deleted value placed after it", async () => {
+    const { doc, text } = await annMessage("erase-target");
+    const client = 91_000_009;
+    const update = buildUpdate([{ client, clock: 0, structs: [{ origin: [text.id.client, text.id.clock], deleted: 1 }] }]);
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    Y.applyUpdate(copy, update);
+    expect(copy.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === "erase-target")!.get("text")).toBe(undefined);
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "message fields are never removed" } } });
+    expect(await textOf("erase-target")).toBe("Pick-up at five");
+  });
+
+  it("refuses deleting a message's current text when the new value lands before it", async () => {
+    const { doc, text } = await annMessage("misplaced-edit", ["Pick-up at six"]);
+    // Ann's own client id: the new value goes left of the current one (same origin, same
+    // client), so it is replaced at once, and the delete range would leave no text at all.
+    const update = buildUpdate(
+      [{ client: doc.clientID, clock: Y.getState(doc.store, doc.clientID), structs: [{ origin: [text.origin!.client, text.origin!.clock], value: "x" }] }],
+      [{ client: text.id.client, ranges: [[text.id.clock, 1]] }],
+    );
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    Y.applyUpdate(copy, update);
+    expect(copy.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === "misplaced-edit")!.get("text")).toBe(undefined);
+    const answer = await push(cast.ann, update);
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "message fields are never removed" } } });
+    expect(await textOf("misplaced-edit")).toBe("Pick-up at six");
+  });
+
+  it("accepts what an offline client writes: messages created, edited twice and deleted before they reach the server", async () => {
+    const doc = await annReplica();
+    const before = Y.encodeStateVector(doc);
+    writeRawMessage(doc, "offline-edited", cast.ann.user.id, "draft");
+    const messages = doc.getArray<Y.Map<unknown>>("messages");
+    const edited = messages.get(messages.length - 1)!;
+    // Two sets in a row: Yjs merges the two replaced values into one deleted item.
+    edited.set("text", "second");
+    edited.set("text", "final");
+    doc.transact(() => editMessageText(edited, "final, edited", 1_700_000_000_001));
+    writeRawMessage(doc, "offline-deleted", cast.ann.user.id, "oops");
+    doc.transact(() => markMessageDeleted(messages.get(messages.length - 1)!));
+    expect((await push(cast.ann, Y.encodeStateAsUpdate(doc, before))).status).toBe(200);
+    const stored = (await listed()).filter((m) => m.id.startsWith("offline-"));
+    expect(stored).toEqual([
+      { id: "offline-edited", authorId: cast.ann.user.id, text: "final, edited" },
+      { id: "offline-deleted", authorId: cast.ann.user.id, text: "" },
+    ]);
   });
 
   it("a skip and a delete range over Ann's next clocks do nothing: her next messages stay", async () => {

@@ -190,10 +190,14 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   // client id they would make the server skip that user's next writes.
   for (const { client, end } of newGc) writerOfClocks(client, end);
 
+  const deletedByUpdate = deleteSetIndex(decoded.ds.clients);
+  const isDeleted = (item: Y.Item) => item.content instanceof Y.ContentDeleted || deletedByUpdate(item);
+
   // ---- classify ----
   interface NewMessage {
     item: Y.Item;
-    fields: Map<string, Y.Item>;
+    /** The values its fields end with (a field whose last value is deleted is absent). */
+    fields: Map<string, unknown>;
   }
   const newMessages = new Map<string, NewMessage>();
   const fieldWrites: Array<{ located: Located; message: AnyItem; writer: UserId }> = [];
@@ -217,6 +221,8 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof Y.Map)) {
           refuse("messages may only hold message maps");
         }
+        // The delete-set check further down covers what the document already has, not this.
+        if (deletedByUpdate(item)) refuse("messages are never removed; set deleted instead");
         newMessages.set(keyOf(item.id), { item, fields: new Map() });
       } else if (parent.root === READS_KEY) {
         if (loc.parentSub === null) refuse("reads is a map of user ids");
@@ -234,7 +240,6 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     const container = classifyContainer(doc, parent.item, locate);
     if (container === "message") {
       if (loc.parentSub === null) refuse("a message is a map");
-      replaced.add(`${keyOf(parent.item.item.id)}/${loc.parentSub}`);
       fieldWrites.push({ located: loc, message: parent.item, writer });
     } else if (container === "reactions") {
       if (loc.parentSub === null) refuse("reactions is a map of user ids");
@@ -245,25 +250,43 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     }
   }
 
-  const deletedByUpdate = (item: Y.Item): boolean =>
-    item.content instanceof Y.ContentDeleted ||
-    (decoded.ds.clients.get(item.id.client) ?? []).some((r) => item.id.clock >= r.clock && item.id.clock < r.clock + r.len);
-  for (const write of fieldWrites) {
-    const { message, located: loc } = write;
-    if (message.source !== "update") continue;
-    const entry = newMessages.get(keyOf(message.item.id));
-    if (!entry || deletedByUpdate(loc.item)) continue;
-    // Two live values for one key: Yjs keeps one by position, the check would read another.
-    if (entry.fields.has(loc.parentSub as string)) refuse(`a new message sets "${loc.parentSub}" once`);
-    entry.fields.set(loc.parentSub as string, loc.item);
+  // ---- the value each written message key ends with ----
+  // Yjs keeps a map key's rightmost item. A client's writes to one key form one chain, each
+  // value right after the one before; any other shape lets a sender pick which value stays
+  // (a deleted one placed last would remove the field), so it is refused.
+  const chains = new Map<string, { message: AnyItem; key: string; items: Y.Item[] }>();
+  for (const { located: loc, message } of fieldWrites) {
+    const slot = `${keyOf(message.item.id)}/${loc.parentSub}`;
+    const chain = chains.get(slot) ?? { message, key: loc.parentSub as string, items: [] };
+    chain.items.push(loc.item);
+    chains.set(slot, chain);
   }
+  /** What a written key holds after the update: its chain's last value, or DELETED. */
+  const written = new Map<string, unknown>();
+  for (const [slot, { message, key, items }] of chains) {
+    const { first, last } = orderChain(doc, items, key);
+    const value = isDeleted(last) ? DELETED : anyValue(last);
+    written.set(slot, value);
+    const entry = newMessages.get(keyOf(message.item.id));
+    if (message.source === "update" && entry) {
+      if (value !== DELETED) entry.fields.set(key, value);
+      continue;
+    }
+    if (value === DELETED) refuse("message fields are never removed");
+    // Replacing the document's current value lets the update delete it; a chain that starts
+    // further left (written concurrently) does not.
+    const current = ((message.item.content as Y.ContentType).type as Y.Map<unknown>)._map.get(key);
+    const replacesCurrent = current
+      ? first.origin !== null && keyOf(first.origin) === keyOf(lastIdOf(current))
+      : first.origin === null;
+    if (replacesCurrent) replaced.add(slot);
+  }
+  const writtenValue = (message: AnyItem, key: string): unknown => written.get(`${keyOf(message.item.id)}/${key}`);
 
   // ---- new messages: complete, owned, unique ----
   const result: NewMessageEntry[] = [];
   const seenIds = new Set<string>();
-  for (const { item, fields } of newMessages.values()) {
-    const values = new Map<string, unknown>();
-    for (const [key, field] of fields) values.set(key, anyValue(field));
+  for (const { item, fields: values } of newMessages.values()) {
     const id = values.get("id");
     const authorId = values.get("authorId");
     if (typeof id !== "string" || !MESSAGE_ID_PATTERN.test(id)) refuse("a new message needs an id of 1-64 A-Z a-z 0-9 _ -");
@@ -284,12 +307,11 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     const key = loc.parentSub as string;
     const isNew = message.source === "update" && newMessages.has(keyOf(message.item.id));
     const messageMap = (message.item.content as Y.ContentType).type as Y.Map<unknown>;
-    const author = isNew
-      ? anyValue(newMessages.get(keyOf(message.item.id))?.fields.get("authorId"))
-      : messageMap.get("authorId");
-    const value = anyValue(loc.item);
+    const author = isNew ? writtenValue(message, "authorId") : messageMap.get("authorId");
     if (!isMessageKey(key)) refuse(`unknown message key "${key}"`);
-    if (value === DELETED) continue;
+    // A value replaced within this update is never seen: only the chain's last one counts.
+    if (isDeleted(loc.item)) continue;
+    const value = anyValue(loc.item);
     switch (key) {
       case "id":
       case "authorId":
@@ -307,7 +329,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         }
         break;
       case "text": {
-        const deleting = isNew ? false : anyFieldValue(fieldWrites, message, "deleted") === true || messageMap.get("deleted") === true;
+        const deleting = writtenValue(message, "deleted") === true || (!isNew && messageMap.get("deleted") === true);
         if (deleting) {
           // A delete clears the text (DESIGN.md layout), so whoever may delete may clear it; a
           // deleted message never gets text again.
@@ -328,8 +350,8 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         break;
       case "deleted":
         if (writer !== author && !ctx.isAdmin) refuse("only the author or an admin may delete a message");
+        // A message sent and deleted offline reaches the server deleted: kept as deleted.
         if (value !== true) refuse("deleted can only be true");
-        if (isNew) refuse("a new message cannot be deleted");
         actions.push("message.deleted");
         break;
       case "video":
@@ -387,15 +409,70 @@ function anyValue(item: Y.Item | undefined): unknown {
   refuse("unsupported content in a message");
 }
 
-function anyFieldValue(
-  writes: ReadonlyArray<{ located: Located; message: AnyItem }>,
-  message: AnyItem,
-  key: string,
-): unknown {
-  for (const write of writes) {
-    if (write.message.item === message.item && write.located.parentSub === key) return anyValue(write.located.item);
+/**
+ * Orders the new values an update writes to one map key: each must follow the one before it
+ * (its origin is that item's last clock), none may name a right neighbour, and only the first
+ * may start elsewhere (at the document's value, or nowhere). Returns the chain's ends.
+ */
+function orderChain(doc: Y.Doc, items: readonly Y.Item[], key: string): { first: Y.Item; last: Y.Item } {
+  const broken = (): never => refuse(`a message's "${key}" values must follow one another`);
+  const byLastId = new Map(items.map((item) => [keyOf(lastIdOf(item)), item]));
+  const next = new Map<Y.Item, Y.Item>();
+  let first: Y.Item | null = null;
+  for (const item of items) {
+    if (item.rightOrigin !== null) broken();
+    const origin = item.origin;
+    if (origin === null || origin.clock < Y.getState(doc.store, origin.client)) {
+      if (first !== null) broken();
+      first = item;
+      continue;
+    }
+    const before = byLastId.get(keyOf(origin));
+    if (!before || next.has(before)) broken();
+    next.set(before!, item);
   }
-  return undefined;
+  if (first === null) broken();
+  let last = first!;
+  let count = 1;
+  for (let item = next.get(last); item; item = next.get(item)) {
+    last = item;
+    count++;
+  }
+  if (count !== items.length) broken();
+  return { first: first!, last };
+}
+
+const lastIdOf = (item: Y.Item): Y.ID => Y.createID(item.id.client, item.id.clock + item.length - 1);
+
+/** Whether any clock of an item falls in an update's delete set (ranges merged, binary search). */
+function deleteSetIndex(clients: Map<number, Array<{ clock: number; len: number }>>): (item: Y.Item) => boolean {
+  const merged = new Map<number, Array<{ clock: number; end: number }>>();
+  for (const [client, ranges] of clients) {
+    const sorted = ranges.map((r) => ({ clock: r.clock, end: r.clock + r.len })).sort((a, b) => a.clock - b.clock);
+    const out: Array<{ clock: number; end: number }> = [];
+    for (const range of sorted) {
+      const previous = out[out.length - 1];
+      if (previous && range.clock <= previous.end) previous.end = Math.max(previous.end, range.end);
+      else out.push(range);
+    }
+    merged.set(client, out);
+  }
+  return (item) => {
+    const ranges = merged.get(item.id.client);
+    if (!ranges) return false;
+    const end = item.id.clock + item.length;
+    let low = 0;
+    let high = ranges.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (ranges[middle]!.clock < end) {
+        found = middle;
+        low = middle + 1;
+      } else high = middle - 1;
+    }
+    return found >= 0 && ranges[found]!.end > item.id.clock;
+  };
 }
 
 function parentOfDocItem(doc: Y.Doc, item: Y.Item): Parent {
