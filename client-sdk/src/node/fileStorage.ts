@@ -36,8 +36,12 @@ function readRecords(bytes: Buffer): Uint8Array[] {
   return updates;
 }
 
+let temporaryCount = 0;
+
 async function writeAtomically(file: string, data: Buffer | string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
+  // A name of its own per write: two writes of one file at once (two clients on one folder,
+  // an app restarted in-process) must not rename each other's temporary file away.
+  const temporary = `${file}.${process.pid}.${++temporaryCount}.tmp`;
   const handle = await fsp.open(temporary, "w");
   try {
     await handle.writeFile(data);
