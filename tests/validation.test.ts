@@ -46,7 +46,7 @@ describe("validation of names, text and paging", () => {
       ["limit=1e2", "limit must be a whole number", "limit"],
       ["limit=0x10", "limit must be a whole number", "limit"],
       ["after=%20%201", "after must be a whole number", "after"],
-      ["before=1e3", "before must be a whole number", "before"],
+      ["before=1e3", "before must be a whole number or latest", "before"],
       ["limit=0", "limit must be at least 1", "limit"],
       ["limit=201", "limit must be at most 200", "limit"],
     ] as const) {

@@ -30,13 +30,16 @@ import * as Y from "yjs";
 import { ChatError } from "./errors.js";
 import { StatusEmitter } from "./events.js";
 import type { Http } from "./http.js";
+import { HistoryWindow } from "./history.js";
 import { HttpSync } from "./httpSync.js";
+import { PresenceTracker } from "./presence.js";
 import type { DocumentStore, StorageAdapter } from "./storage.js";
 import type {
   ChatMessage,
   ConnectionState,
   ConversationEvents,
   DeliveryState,
+  PresenceState,
   QuotedMessage,
   SendOptions,
   ShareVideoOptions,
@@ -106,9 +109,13 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   private unread = 0;
   private lastReads = "";
 
+  private readonly presenceTracker: PresenceTracker;
+  private readonly history = new HistoryWindow<ChatMessage>();
+
   constructor(private readonly deps: ConversationDeps) {
     super();
     this.id = deps.id;
+    this.presenceTracker = new PresenceTracker(deps.userId, (state) => this.emit("presence", state));
     this.localSaving = deps.storage.persistent;
     this.loaded = this.open();
   }
@@ -116,6 +123,35 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   /** Messages in display order (DESIGN.md "Order"), own ones with their delivery state. */
   get messages(): ChatMessage[] {
     return this.current;
+  }
+
+  /**
+   * What a chat screen shows: the newest 50 messages, plus the older pages `loadOlder` brought
+   * in, plus whatever arrives later. `messages` has them all.
+   */
+  get shownMessages(): ChatMessage[] {
+    return this.history.shown(this.current);
+  }
+
+  /** Whether older messages than `shownMessages` are on the device. */
+  get hasOlder(): boolean {
+    return this.history.shown(this.current).length < this.current.length;
+  }
+
+  /**
+   * Shows the `count` (default 50) messages before `shownMessages` and resolves with them, in
+   * display order; [] at the beginning. Pages the device's copy, which holds the whole
+   * conversation once synced (GET …/messages?before= pages the server's, for apps without Yjs).
+   */
+  async loadOlder(count = 50): Promise<ChatMessage[]> {
+    if (!Number.isInteger(count) || count < 1) {
+      const problem = { path: "count", message: "count must be a positive integer" };
+      throw new ChatError("validation_failed", problem.message, 400, [problem]);
+    }
+    await this.settled();
+    const page = this.history.older(this.current, count);
+    if (page.length > 0) this.emit("change", { messages: this.current });
+    return page;
   }
 
   /** Resolves once the device's saved copy is loaded (history shows before the network answers). */
@@ -156,6 +192,7 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   /** Called by the client when the socket or the fallback changes state. */
   setConnection(state: ConnectionState): void {
     this.connection = state;
+    this.presenceTracker.setOnline(state === "online");
     const useHttp = state === "fallback-http";
     if (useHttp !== this.fallback) {
       this.fallback = useHttp;
@@ -182,6 +219,7 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       throw new ChatError("message_id_conflict", "a message with this id exists");
     }
     this.write(id, text, Date.now(), options.replyTo);
+    this.presenceTracker.setTyping(false);
     if (this.localSaving) {
       try {
         await this.store.flush();
@@ -313,6 +351,19 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
     } while (loaded !== this.loaded);
   }
 
+  /** Other members here now, and who of them is typing (the `presence` event tells changes). */
+  get presence(): PresenceState {
+    return this.presenceTracker.state;
+  }
+
+  /**
+   * Tells the others this user is typing: call it on every keystroke. It ends by itself after
+   * 5 s without a call, and at once on `send` or `setTyping(false)`. Offline it does nothing.
+   */
+  setTyping(typing: boolean): void {
+    if (!this.closed) this.presenceTracker.setTyping(typing);
+  }
+
   /** Stops syncing this conversation on this device (its local copy stays). */
   close(): void {
     if (this.closed) return;
@@ -415,7 +466,9 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       token: this.deps.token,
     });
     this.provider = provider;
+    if (provider.awareness) this.presenceTracker.attach(provider.awareness, this.doc);
     provider.on("synced", () => {
+      this.presenceTracker.announce();
       this.markSent();
       this.markSynced();
       this.emit("synced", {});
@@ -617,6 +670,7 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
     this.httpSync = null;
     const provider = this.provider;
     this.provider = null;
+    this.presenceTracker.detach();
     if (provider) {
       provider.detach();
       provider.destroy();

@@ -24,6 +24,8 @@ export type {
   Listener,
   Message,
   MessageId,
+  PresenceState,
+  PresenceUser,
   QuotedMessage,
   SendOptions,
   ShareVideoOptions,

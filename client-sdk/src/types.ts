@@ -180,6 +180,23 @@ export interface ConversationEvents {
   "rate-limited": { retryAfterSeconds: number };
   /** The server closed this conversation for this device (e.g. `forbidden` after removal). */
   closed: { reason: string };
+  /** Who else has the conversation open, or is typing in it, changed. */
+  presence: PresenceState;
+}
+
+/** A member as the server names them in presence: never what a client claimed. */
+export interface PresenceUser {
+  id: UserId;
+  displayName: string;
+}
+
+/**
+ * Other members with the conversation open now (this user's own devices are left out), and
+ * those of them typing; each sorted by name. Empty while this device is offline.
+ */
+export interface PresenceState {
+  online: PresenceUser[];
+  typing: PresenceUser[];
 }
 
 export type Listener<T> = (payload: T) => void;

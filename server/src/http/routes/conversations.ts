@@ -30,7 +30,12 @@ const messagePage = z.object({ messages: z.array(messageSchema), next: z.number(
 const messageAnswer = z.object({ message: messageSchema });
 const pageQuery = z.object({
   after: seqCursorSchema("after").optional(),
-  before: seqCursorSchema("before").optional(),
+  /** `latest`: the newest page, for a client that does not know the last seq yet. */
+  before: z
+    .string()
+    .regex(/^(\d{1,15}|latest)$/, "before must be a whole number or latest")
+    .transform((value) => (value === "latest" ? Number.POSITIVE_INFINITY : Number(value)))
+    .optional(),
   limit: pageLimitSchema,
 });
 const searchQuery = z.object({
