@@ -126,12 +126,12 @@ describe("sign-up, sign-in, sign-out and the signed-in user", () => {
     const ann = await signUp(server.url, "Ann");
     const me = await api<{ user: User }>(server.url, "GET", "/api/me", { token: ann.token });
     expect(me.status).toBe(200);
-    expect(me.body).toEqual({ user: ann.user });
+    expect(me.body).toEqual({ user: ann.user, isAdmin: false });
 
     const patched = await api<{ user: User }>(server.url, "PATCH", "/api/me", { token: ann.token, body: { displayName: "  Annie  " } });
     expect(patched.status).toBe(200);
     expect(patched.body).toEqual({ user: { ...ann.user, displayName: "Annie" } });
-    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: { ...ann.user, displayName: "Annie" } });
+    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: { ...ann.user, displayName: "Annie" }, isAdmin: false });
     // The new name is what other members see too.
     const ben = await signUp(server.url, "Ben");
     const conversation = await createConversation(server.url, ben, [ann]);
@@ -150,7 +150,7 @@ describe("sign-up, sign-in, sign-out and the signed-in user", () => {
       400, "validation_failed", "displayName must be at most 100 characters",
       [{ path: "displayName", message: "displayName must be at most 100 characters" }],
     );
-    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: { ...ann.user, displayName: "Annie" } });
+    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: { ...ann.user, displayName: "Annie" }, isAdmin: false });
   });
 
   it("invalid_json: a malformed JSON body is 400 on every JSON route", async () => {
@@ -325,7 +325,7 @@ describe("sign-up, sign-in, sign-out and the signed-in user", () => {
       }
     }
     // None of those changed anything.
-    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: ann.user });
+    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: ann.user, isAdmin: false });
     expect(await listConversations(server, ann)).toEqual([conversation]);
   });
 
@@ -404,6 +404,11 @@ describe("conversations, members and messages", () => {
     boss = { ...bossAnswer.body, email: "boss@example.com", password: PASSWORD };
   });
   afterAll(() => server.stop());
+
+  it("GET /api/me says who is an admin (ADMIN_EMAILS, any case)", async () => {
+    expect((await api(server.url, "GET", "/api/me", { token: boss.token })).body).toEqual({ user: boss.user, isAdmin: true });
+    expect((await api(server.url, "GET", "/api/me", { token: ann.token })).body).toEqual({ user: ann.user, isAdmin: false });
+  });
 
   it("creates: 201 {conversation} with the exact shape; ids and emails (any case) resolve, duplicates collapse", async () => {
     const before = Date.now();
@@ -820,7 +825,7 @@ describe("session expiry (SESSION_TTL_SECONDS=1)", () => {
     );
     const again = await login(server, ann.email, ann.password);
     expect(again.status).toBe(200);
-    expect((await api(server.url, "GET", "/api/me", { token: again.body.token })).body).toEqual({ user: ann.user });
+    expect((await api(server.url, "GET", "/api/me", { token: again.body.token })).body).toEqual({ user: ann.user, isAdmin: false });
   });
 
   it("a token in use slides its expiry forward and outlives its first deadline", async () => {

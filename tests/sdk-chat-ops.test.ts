@@ -3,10 +3,11 @@ import type { MessageDto } from "@wbk/shared";
 import { memoryStorage, type ChatClient, type ConversationHandle } from "@wbk/client-sdk/node";
 import { afterEach, describe, expect, it } from "vitest";
 import { useTwoPeople } from "./helpers/fixture.js";
-import { api, clientFor, eventually } from "./helpers/users.js";
+import { api, clientFor, eventually, signUp, type TestUser } from "./helpers/users.js";
 
 describe("SDK chat operations", () => {
-  const cast = useTwoPeople();
+  const ADMIN_EMAIL = "sdk-admin@example.com";
+  const cast = useTwoPeople({ ADMIN_EMAILS: ADMIN_EMAIL });
   const clients: ChatClient[] = [];
 
   afterEach(() => {
@@ -77,6 +78,49 @@ describe("SDK chat operations", () => {
     expect(onServer?.editedAt).toBeUndefined();
     expect(onServer?.deleted).toBeUndefined();
     expect(refused).toBe(0);
+  });
+
+  it("lets an admin delete another member's message through the SDK", async () => {
+    const registered = await api<TestUser>(cast.server.url, "POST", "/api/auth/register", {
+      body: { email: ADMIN_EMAIL, password: "correct horse battery", displayName: "Admin" },
+    });
+    expect(registered.status).toBe(201);
+    const admin = registered.body;
+    await api(cast.server.url, "POST", `/api/conversations/${cast.conversationId}/members`, { token: cast.ann.token, body: { userId: admin.user.id } });
+    const adminClient = await clientFor(cast.server.url, admin, { storage: memoryStorage() });
+    clients.push(adminClient);
+    expect(adminClient.isAdmin).toBe(true);
+    const { client: benClient, chat: ben } = await open("ben");
+    expect(benClient.isAdmin).toBe(false);
+    const moderated = adminClient.conversation(cast.conversationId);
+    const id = await ben.send("something unkind");
+    await stamped(moderated, id);
+    let refused = 0;
+    moderated.on("refused", () => refused++);
+
+    await moderated.delete(id);
+    await eventually(() => expect(ben.messages.find((m) => m.id === id)).toMatchObject({ deleted: true, text: "" }));
+    await eventually(async () => expect(await serverMessage(id)).toMatchObject({ deleted: true, text: "" }));
+    expect(refused).toBe(0);
+    // Deleting is all an admin may do to another's message.
+    await expect(moderated.edit(id, "changed")).rejects.toMatchObject({ code: "forbidden" });
+    await expect(moderated.delete("no-such-message")).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("searches the server through the SDK, for members only", async () => {
+    const { chat: ann } = await open("ann");
+    const id = await ann.send("we meet at the 公园 with the 🎈");
+    await stamped(ann, id);
+    const page = await ann.search("公园");
+    expect(page.results.map((r) => r.messageId)).toEqual([id]);
+    expect(page.results[0]).toMatchObject({ authorId: cast.ann.user.id, snippet: "we meet at the 公园 with the 🎈", highlight: { start: 15, end: 17 } });
+    expect(page.next).toBe(null);
+    await expect(ann.search("  ")).rejects.toMatchObject({ code: "validation_failed", status: 400 });
+
+    const eve = await signUp(cast.server.url, "Eve");
+    const eveClient = await clientFor(cast.server.url, eve, { storage: memoryStorage() });
+    clients.push(eveClient);
+    await expect(eveClient.conversation(cast.conversationId).search("公园")).rejects.toMatchObject({ code: "forbidden", status: 403 });
   });
 
   it("deletes the author's message: deleted and empty text for everyone, and no edit after", async () => {

@@ -69,6 +69,8 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
   private readonly open = new Map<string, ConversationHandle>();
   private limits: Limits = DEFAULT_LIMITS;
   private currentUser: User | null = null;
+  /** Whether the server named the signed-in user an admin (false while that is unknown, offline). */
+  private admin = false;
   private connection: ConnectionState = "offline";
   private failedOpens = 0;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
@@ -123,6 +125,11 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     return this.currentUser;
   }
 
+  /** The signed-in user is an admin (ADMIN_EMAILS): may delete any message and read reports. */
+  get isAdmin(): boolean {
+    return this.admin;
+  }
+
   get state(): ConnectionState {
     return this.connection;
   }
@@ -159,8 +166,8 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
    */
   async me(): Promise<User | null> {
     try {
-      const { user } = await this.http.request<{ user: User }>("GET", "/api/me");
-      await this.startSession(user);
+      const { user, isAdmin } = await this.http.request<{ user: User; isAdmin: boolean }>("GET", "/api/me");
+      await this.startSession(user, isAdmin === true);
       return user;
     } catch (error) {
       if (error instanceof ChatError && error.status === 401) {
@@ -262,6 +269,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
       token: async () => (await this.currentToken()) ?? "",
       limits: () => this.limits,
       shareVideo: (conversationId, video, options) => this.uploads.share(conversationId, video, options),
+      isAdmin: () => this.admin,
       onAuthFailure: (reason) => this.onAuthFailure(reason),
       onClosed: (closedId) => this.open.delete(closedId),
     });
@@ -321,9 +329,19 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
     return result.user;
   }
 
-  private async startSession(user: User): Promise<void> {
+  private async startSession(user: User, isAdmin?: boolean): Promise<void> {
     this.currentUser = user;
+    this.admin = isAdmin ?? false;
     this.authBlocked = false;
+    if (isAdmin === undefined) {
+      // Signed in just now: the sign-in answer does not say it.
+      this.http
+        .request<{ user: User; isAdmin: boolean }>("GET", "/api/me")
+        .then(({ user: current, isAdmin: admin }) => {
+          if (this.currentUser?.id === current.id) this.admin = admin === true;
+        })
+        .catch(() => undefined);
+    }
     await this.storage.writeMeta(USER_KEY, JSON.stringify(user));
     try {
       this.limits = (await this.http.request<{ limits: Limits }>("GET", "/api/config")).limits;

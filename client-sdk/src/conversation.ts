@@ -24,6 +24,7 @@ import {
   type Limits,
   type Message,
   type MessageId,
+  type SearchPage,
   type UserId,
 } from "@wbk/shared";
 import * as Y from "yjs";
@@ -60,6 +61,8 @@ export interface ConversationDeps {
   limits: () => Limits;
   /** Starts a video upload to this conversation (the client's upload queue). */
   shareVideo: (id: ConversationId, video: VideoInput, options: ShareVideoOptions) => Promise<VideoUpload>;
+  /** Whether the signed-in user is an admin (may delete others' messages). */
+  isAdmin: () => boolean;
   /** The server refused the session while opening this conversation. */
   onAuthFailure: (reason: string) => void;
   onClosed: (id: ConversationId) => void;
@@ -248,14 +251,15 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
   }
 
   /**
-   * Deletes an own message: `deleted` true and its text cleared, in one update. Deleting it
-   * again changes nothing. Another user's message is refused with `forbidden` (the SDK does not
-   * know whether the user is an admin, and a refused update costs a reload).
+   * Deletes a message: `deleted` true and its text cleared, in one update. Deleting it again
+   * changes nothing. Own messages, and any message for an admin (`client.isAdmin`); another
+   * user's message is refused with `forbidden` otherwise.
    */
   async delete(messageId: string): Promise<void> {
     if (this.closed) throw new ChatError("closed", "this conversation is closed");
     await this.settled();
-    const map = this.ownMessageMap(messageId, "delete");
+    const map = this.deps.isAdmin() ? findMessageMap(this.doc, messageId) : this.ownMessageMap(messageId, "delete");
+    if (!map) throw new ChatError("not_found", "no such message", 404);
     if (map.get("deleted") === true) return;
     this.doc.transact(() => markMessageDeleted(map));
   }
@@ -349,6 +353,18 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       loaded = this.loaded;
       await loaded;
     } while (loaded !== this.loaded);
+  }
+
+  /**
+   * Finds messages by their text on the server (members only): newest match first, `limit`
+   * (default 50) per page; pass `next` back as `cursor` for older matches. Needs the network.
+   */
+  async search(query: string, options: { cursor?: number; limit?: number } = {}): Promise<SearchPage> {
+    if (this.closed) throw new ChatError("closed", "this conversation is closed");
+    const params = new URLSearchParams({ q: query });
+    if (options.cursor !== undefined) params.set("cursor", String(options.cursor));
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    return this.deps.http.request<SearchPage>("GET", `/api/conversations/${encodeURIComponent(this.id)}/search?${params}`);
   }
 
   /** Other members here now, and who of them is typing (the `presence` event tells changes). */

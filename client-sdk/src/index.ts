@@ -44,4 +44,5 @@ export type {
 } from "./types.js";
 
 /** The weekly report's contract, for apps that show reports to admins (the SDK has no report calls). */
+export type { SearchPage, SearchResult } from "@wbk/shared";
 export { REPORT_ACTIONS, type ReportAction, type ReportIndex, type WeeklyReport } from "@wbk/shared";

@@ -142,7 +142,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     limits: config.limits,
     health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),
   });
-  authRoutes(app, { storage, sessions, sockets, requireAuth, rateLimits, trustProxy: config.trustProxy, now });
+  authRoutes(app, { storage, sessions, sockets, requireAuth, rateLimits, trustProxy: config.trustProxy, isAdmin: (userId) => access.isAdmin(userId), now });
   conversationRoutes(app, {
     conversations: createConversationService({ storage, access, sockets, videos, now }),
     messages: createMessageService({ withDocument, writePath, access, admitMessages, now }),

@@ -30,10 +30,13 @@ export interface AuthRouteDeps {
   /** RATE_LIMIT_AUTH_PER_MIN: sign-ups, sign-ins and password checks. */
   rateLimits: Pick<RateLimits, "admitAuthAttempt">;
   trustProxy: boolean;
+  /** ADMIN_EMAILS: admins may delete any message and read reports. */
+  isAdmin: (userId: UserId) => boolean;
   now?: () => number;
 }
 
 const userAnswer = z.object({ user: userSchema });
+const meAnswer = z.object({ user: userSchema, isAdmin: z.boolean() });
 
 export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void {
   const { storage, sessions, requireAuth } = deps;
@@ -149,9 +152,15 @@ export function authRoutes(app: OpenAPIHono<AppEnv>, deps: AuthRouteDeps): void 
       path: "/api/me",
       tags: ["auth"],
       security: bearer,
-      responses: { 200: jsonAnswer(userAnswer, "The signed-in user"), ...errorAnswers("unauthenticated") },
+      responses: {
+        200: jsonAnswer(meAnswer, "The signed-in user, and whether they are an admin (ADMIN_EMAILS)"),
+        ...errorAnswers("unauthenticated"),
+      },
     }),
-    (c) => c.json({ user: presentUser(requireAuth(c).user) }, 200),
+    (c) => {
+      const { user } = requireAuth(c);
+      return c.json({ user: presentUser(user), isAdmin: deps.isAdmin(user.id) }, 200);
+    },
   );
 
   app.openapi(
