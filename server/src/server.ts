@@ -201,7 +201,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     maxDocsPerSocket: config.maxDocsPerSocket,
     // Sessions end on their own timer (SocketRegistry); this beat re-checks them after clock jumps.
     pingIntervalMs: 10_000,
-    heartbeatIntervalMs: 2000,
+    // Answered heartbeats keep a signed-in socket open: several must fit in WS_IDLE_TIMEOUT_MS.
+    heartbeatIntervalMs: Math.min(2000, Math.floor(config.wsIdleTimeoutMs / 3)),
     origins,
     logger: logger.child({ module: "collab" }),
   });

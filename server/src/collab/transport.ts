@@ -42,6 +42,16 @@ function isRouted(client: unknown, address: string, name: string): boolean {
   return Object.hasOwn(open, address) || Object.hasOwn(open, name) || Object.hasOwn(opening, address);
 }
 
+/**
+ * Tells Hocuspocus's idle check (WS_IDLE_TIMEOUT_MS) that the socket is alive. It counts only
+ * the frames it parses, and the bare Pong is answered here, so a signed-in socket with nothing
+ * to sync was closed as idle although it answered every heartbeat. Private in the typings.
+ */
+function touch(client: unknown): void {
+  const state = client as { lastMessageReceivedAt?: unknown };
+  if (typeof state.lastMessageReceivedAt === "number") state.lastMessageReceivedAt = Date.now();
+}
+
 export interface CollabTransportOptions {
   hocuspocus: Hocuspocus;
   sockets: SocketRegistry;
@@ -119,6 +129,7 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
       if (bytes.byteLength === 1 && bytes[0] === MESSAGE_PONG) {
         // Hocuspocus itself cannot parse a bare Pong; it only says the client is alive.
         alive.add(ws);
+        touch(client);
         return;
       }
       const header = readFrame(bytes);
