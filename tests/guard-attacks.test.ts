@@ -252,6 +252,43 @@ describe("hand-built updates from a hostile member", () => {
     expect(await textOf("misplaced-edit")).toBe("Pick-up at six");
   });
 
+  it("judges a new item by the server's copy of its neighbour, not by the update's stale copy of it", async () => {
+    const { doc, map, text } = await annMessage("shadow-target");
+    const reactions = map._map.get("reactions")!.id;
+    const client = 91_000_010;
+    // A stale copy of Ann's text item claiming to be Ben's reaction, and a new item after it:
+    // Yjs drops the copy and puts the new item after Ann's real text, as her text's new value.
+    const update = buildUpdate([
+      { client, clock: 0, structs: [{ origin: [text.id.client, text.id.clock], value: "Ann: I hate you all" }] },
+      { client: text.id.client, clock: text.id.clock, structs: [{ parentId: [reactions.client, reactions.clock], parentSub: cast.ben.user.id, value: "x" }] },
+    ]);
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    Y.applyUpdate(copy, update);
+    expect(copy.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === "shadow-target")!.get("text")).toBe("Ann: I hate you all");
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "only the author may edit a message" } } });
+    expect(await textOf("shadow-target")).toBe("Pick-up at five");
+  });
+
+  it("refuses a bare value put into the messages list next to a stale copy of a message", async () => {
+    const { doc, map } = await annMessage("shadow-list");
+    const reactions = map._map.get("reactions")!.id;
+    const item = map._item!.id;
+    const client = 91_000_011;
+    const update = buildUpdate([
+      { client, clock: 0, structs: [{ origin: [item.client, item.clock], value: "poison" }] },
+      { client: item.client, clock: item.clock, structs: [{ parentId: [reactions.client, reactions.clock], parentSub: cast.ben.user.id, value: "x" }] },
+    ]);
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    Y.applyUpdate(copy, update);
+    expect(copy.getArray("messages").toArray()).toContain("poison");
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "messages may only hold message maps" } } });
+    expect((await listed()).map((m) => m.id)).toContain("shadow-list");
+  });
+
   it("accepts what an offline client writes: messages created, edited twice and deleted before they reach the server", async () => {
     const doc = await annReplica();
     const before = Y.encodeStateVector(doc);

@@ -39,6 +39,7 @@ export {
   isMessageKey,
   type MessageMap,
   messagesArray,
+  messageMaps,
   readsMap,
   readMessage,
   listMessages,

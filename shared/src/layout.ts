@@ -66,6 +66,17 @@ export function messagesArray(doc: Y.Doc): Y.Array<MessageMap> {
   return doc.getArray<MessageMap>(MESSAGES_KEY);
 }
 
+/**
+ * The message maps of a document, skipping anything else the list holds. The server never lets
+ * anything else in, but a document stored before a guard fix might have it, and reading one
+ * must not fail the whole conversation.
+ */
+export function messageMaps(doc: Y.Doc): MessageMap[] {
+  return messagesArray(doc)
+    .toArray()
+    .filter((entry: unknown): entry is MessageMap => entry instanceof Y.Map);
+}
+
 export function readsMap(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(READS_KEY);
 }
@@ -117,7 +128,7 @@ export function readMessage(map: MessageMap): Message | null {
 export function listMessages(doc: Y.Doc): Message[] {
   const stamped: Message[] = [];
   const unstamped: Message[] = [];
-  for (const map of messagesArray(doc)) {
+  for (const map of messageMaps(doc)) {
     const message = readMessage(map);
     if (!message) continue;
     (message.seq === undefined ? unstamped : stamped).push(message);
@@ -127,7 +138,7 @@ export function listMessages(doc: Y.Doc): Message[] {
 }
 
 export function findMessageMap(doc: Y.Doc, id: string): MessageMap | undefined {
-  for (const map of messagesArray(doc)) {
+  for (const map of messageMaps(doc)) {
     if (map.get("id") === id) return map;
   }
   return undefined;

@@ -110,6 +110,12 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   }
 
   const findItem = (id: Y.ID): AnyItem | null => {
+    // A clock the document has is the document's item: Yjs drops an update's copy of it, so a
+    // copy's claims (another parent, say) must never decide where a new item goes.
+    if (id.clock < Y.getState(doc.store, id.client)) {
+      const struct = Y.getItem(doc.store, id) as Y.Item | Y.GC;
+      return struct instanceof Y.Item ? { source: "doc", item: struct } : null;
+    }
     // Binary search: an update's items of one client come in clock order (a linear scan made a
     // long chain of items quadratic: seconds of CPU for one update).
     const list = byClient.get(id.client);
@@ -123,10 +129,6 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         else if (id.clock >= item.id.clock + item.length) low = middle + 1;
         else return { source: "update", item };
       }
-    }
-    if (id.clock < Y.getState(doc.store, id.client)) {
-      const struct = Y.getItem(doc.store, id) as Y.Item | Y.GC;
-      return struct instanceof Y.Item ? { source: "doc", item: struct } : null;
     }
     return null;
   };

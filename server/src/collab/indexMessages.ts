@@ -11,6 +11,7 @@ import type { Document, Extension, Hocuspocus } from "@hocuspocus/server";
 import {
   conversationIdFromDocument,
   documentName,
+  messageMaps,
   messagesArray,
   readMessage,
   type ConversationId,
@@ -31,7 +32,7 @@ function entryOf(map: MessageMap): SearchEntry | null {
 
 function entriesOf(doc: Y.Doc): SearchEntry[] {
   const entries: SearchEntry[] = [];
-  for (const map of messagesArray(doc)) {
+  for (const map of messageMaps(doc)) {
     const entry = entryOf(map);
     if (entry) entries.push(entry);
   }

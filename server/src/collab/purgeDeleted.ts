@@ -10,7 +10,7 @@
  * Clients keep their own history until their next local compaction: not the server's to purge.
  */
 import type { Document, Extension } from "@hocuspocus/server";
-import { findMessageMap, messagesArray } from "@wbk/shared";
+import { findMessageMap, messageMaps } from "@wbk/shared";
 import type { Logger } from "../log.js";
 import type { Storage } from "../storage/types.js";
 import type { DocumentPersistence } from "./persistDocument.js";
@@ -44,7 +44,7 @@ export class DeletePurge {
       extensionName: "purgeDeleted",
       afterLoadDocument: async ({ document }) => {
         const ids: string[] = [];
-        for (const map of messagesArray(document)) {
+        for (const map of messageMaps(document)) {
           const id = map.get("id");
           if (typeof id === "string" && map.get("deleted") === true && map.get("text") !== "") ids.push(id);
         }

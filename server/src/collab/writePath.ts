@@ -7,7 +7,7 @@
 import type { Document } from "@hocuspocus/server";
 import {
   conversationIdFromDocument,
-  messagesArray,
+  messageMaps,
   stampMessage,
   type ConversationId,
   type Limits,
@@ -162,7 +162,7 @@ export class WritePath {
     for (const { document, stamps } of batches) {
       if (document.isDestroyed) continue;
       this.serverWrite(document, null, ["server.stamp"], [], (doc) => {
-        for (const map of messagesArray(doc)) {
+        for (const map of messageMaps(doc)) {
           const stamp = stamps.get(map.get("id") as string);
           if (stamp && map.get("seq") === undefined) stampMessage(map, stamp[0], stamp[1]);
         }
@@ -179,7 +179,7 @@ export class WritePath {
     const { log } = this.options.storage;
     const known = log.messageSeqs(conversationId);
     const stamps: Array<[Y.Map<unknown>, number, number]> = [];
-    for (const map of messagesArray(document)) {
+    for (const map of messageMaps(document)) {
       const id = map.get("id");
       const authorId = map.get("authorId");
       if (typeof id !== "string" || typeof authorId !== "string" || map.get("seq") !== undefined) continue;
