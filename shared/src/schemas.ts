@@ -54,9 +54,17 @@ export function messageTextSchema(maxChars = DEFAULT_LIMITS.maxMessageChars) {
     .refine((s) => !CONTROL.test(s), "text must not contain control characters");
 }
 
+/** One schema per limit: building it costs more than checking a text (thousands per update). */
+const textSchemas = new Map<number, ReturnType<typeof messageTextSchema>>();
+
 /** Checks message text against the limits; returns the first problem or null. */
 export function checkMessageText(text: unknown, maxChars: number): string | null {
-  const result = messageTextSchema(maxChars).safeParse(text);
+  let schema = textSchemas.get(maxChars);
+  if (!schema) {
+    schema = messageTextSchema(maxChars);
+    textSchemas.set(maxChars, schema);
+  }
+  const result = schema.safeParse(text);
   return result.success ? null : (result.error.issues[0]?.message ?? "invalid text");
 }
 
