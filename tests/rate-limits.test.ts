@@ -1,6 +1,7 @@
 /**
  * Rate limits (issue "Trust and hardening", point 2; DESIGN.md "Configuration", "Errors"):
- * sign-in per address and per account, messages per user on every path that creates one. A
+ * sign-in per address and per account, messages per user on every path that creates one,
+ * changes (Yjs updates, and their bytes) per user. A
  * small limit and an injected clock make every Retry-After exact; nothing sleeps. Real servers,
  * real SDK clients.
  */
@@ -402,6 +403,118 @@ describe("messages: RATE_LIMIT_MESSAGES_PER_MIN per user, on every path", () => 
     } finally {
       await client.close();
       await net.close();
+    }
+  });
+});
+
+describe("changes: RATE_LIMIT_UPDATES_PER_MIN and RATE_LIMIT_UPDATE_BYTES_PER_MIN per user", () => {
+  const clock = new Clock();
+  const logs = new Logs();
+  let server: TestServer;
+  const UPDATES = 5;
+  const BYTES = 2_000;
+
+  beforeAll(async () => {
+    clock.at(T0);
+    server = await startTestServer(
+      { RATE_LIMIT_UPDATES_PER_MIN: String(UPDATES), RATE_LIMIT_UPDATE_BYTES_PER_MIN: String(BYTES) },
+      { now: clock.now },
+      { logs },
+    );
+  });
+  afterAll(() => server.stop());
+
+  /** Ann's replica of a new conversation, and a push of its latest change over HTTP sync. */
+  async function replica() {
+    const ann = await signUp(server.url, "Ann");
+    const { id } = await createConversation(server.url, ann, [], "Changes");
+    const doc = new Y.Doc();
+    let last: Uint8Array = new Uint8Array();
+    doc.on("update", (update: Uint8Array) => (last = update));
+    const push = async (update = last) => {
+      const response = await fetch(`${server.url}/api/conversations/${id}/sync`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ann.token}`, "content-type": "application/octet-stream" },
+        body: update as Uint8Array<ArrayBuffer>,
+      });
+      return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as unknown };
+    };
+    const reactions = async () => {
+      const answer = await api<{ messages: MessageDto[] }>(server.url, "GET", `/api/conversations/${id}/messages`, { token: ann.token });
+      return answer.body.messages.map((m) => m.reactions);
+    };
+    return { ann, id, doc, push, reactions };
+  }
+
+  it("counts every change, not only messages: over the limit 429 and nothing applied", async () => {
+    clock.at(T0 + 1_000);
+    const { ann, doc, push, reactions } = await replica();
+    writeRawMessage(doc, "m1", ann.user.id, "who is in?");
+    expect((await push()).status).toBe(200);
+    const map = doc.getArray<Y.Map<unknown>>("messages").get(0);
+    const react = (emoji: string) => (map.get("reactions") as Y.Map<string>).set(ann.user.id, emoji);
+    for (const emoji of ["👍", "❤️", "😂", "🎉"]) {
+      react(emoji);
+      expect((await push()).status).toBe(200);
+    }
+    clock.at(T0 + 11_000);
+    react("😮");
+    expect(await push()).toEqual({ status: 429, retryAfter: "50", body: rateLimited("at most 5 changes a minute; try again in 50 s", 50) });
+    expect(await reactions()).toEqual([{ [ann.user.id]: "🎉" }]);
+    expect(logs.hits()).toContainEqual({ module: "rateLimit", limit: "RATE_LIMIT_UPDATES_PER_MIN", userId: ann.user.id, bytes: expect.any(Number), retryAfterSeconds: 50 });
+
+    clock.at(T0 + 61_000);
+    expect((await push()).status).toBe(200);
+    expect(await reactions()).toEqual([{ [ann.user.id]: "😮" }]);
+  });
+
+  it("counts bytes: one update over the whole limit fits an empty window, then the user waits", async () => {
+    clock.at(T0 + 120_000);
+    const { ann, doc, push } = await replica();
+    writeRawMessage(doc, "long", ann.user.id, "x".repeat(3_000));
+    const big = Y.encodeStateAsUpdate(doc);
+    expect(big.byteLength).toBeGreaterThan(BYTES);
+    expect((await push(big)).status).toBe(200);
+    clock.at(T0 + 130_000);
+    writeRawMessage(doc, "short", ann.user.id, "hi");
+    expect(await push()).toEqual({
+      status: 429,
+      retryAfter: "50",
+      body: rateLimited(`at most ${BYTES} bytes of changes a minute; try again in 50 s`, 50),
+    });
+    clock.at(T0 + 180_000);
+    expect((await push()).status).toBe(200);
+  });
+
+  it("the SDK keeps a change refused on the socket and sends it once the window frees up", async () => {
+    clock.at(T0 + 300_000);
+    const ann = await signUp(server.url, "Ann");
+    const { id } = await createConversation(server.url, ann, [], "SDK changes");
+    const client = await clientFor(server.url, ann);
+    try {
+      const chat = client.conversation(id);
+      const limited: unknown[] = [];
+      chat.on("rate-limited", (event) => limited.push(event));
+      await eventually(() => expect(chat.synced).toBe(true));
+      const messageId = await chat.send("who is in?");
+      await eventually(() => expect(chat.deliveryState(messageId)).toBe("stored"));
+      for (const emoji of ["👍", "❤️", "😂"]) await chat.react(messageId, emoji);
+      await chat.markRead();
+      await eventually(async () => {
+        const answer = await api<{ messages: MessageDto[] }>(server.url, "GET", `/api/conversations/${id}/messages`, { token: ann.token });
+        expect(answer.body.messages[0]?.reactions).toEqual({ [ann.user.id]: "😂" });
+      });
+      clock.at(T0 + 358_000);
+      await chat.react(messageId, "🎉");
+      await eventually(() => expect(limited).toEqual([{ retryAfterSeconds: 2 }]));
+      clock.at(T0 + 361_000);
+      await eventually(async () => {
+        const answer = await api<{ messages: MessageDto[] }>(server.url, "GET", `/api/conversations/${id}/messages`, { token: ann.token });
+        expect(answer.body.messages[0]?.reactions).toEqual({ [ann.user.id]: "🎉" });
+      }, 10_000);
+      expect(chat.messages[0]?.reactions).toEqual({ [ann.user.id]: "🎉" });
+    } finally {
+      await client.close();
     }
   });
 });

@@ -30,6 +30,8 @@ export interface ServerConfig {
   rateLimitAuthPerMin: number;
   /** New messages a minute per user, on every path; stops one account flooding conversations. 0 = off. */
   rateLimitMessagesPerMin: number;
+  rateLimitUpdatesPerMin: number;
+  rateLimitUpdateBytesPerMin: number;
   /** Uploads a user may start an hour; stops one account filling the disk. 0 = off. */
   rateLimitUploadsPerHour: number;
   videoProbe: "ffprobe" | "structure" | null;
@@ -131,6 +133,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     retentionDays: retention,
     rateLimitAuthPerMin: int(env, "RATE_LIMIT_AUTH_PER_MIN", 20),
     rateLimitMessagesPerMin: int(env, "RATE_LIMIT_MESSAGES_PER_MIN", 120),
+    rateLimitUpdatesPerMin: int(env, "RATE_LIMIT_UPDATES_PER_MIN", 600),
+    rateLimitUpdateBytesPerMin: int(env, "RATE_LIMIT_UPDATE_BYTES_PER_MIN", 4 * 1024 * 1024),
     rateLimitUploadsPerHour: int(env, "RATE_LIMIT_UPLOADS_PER_HOUR", 30),
     videoProbe: (probe as "ffprobe" | "structure" | undefined) ?? null,
     metricsToken: env.METRICS_TOKEN?.trim() || null,

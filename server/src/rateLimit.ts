@@ -95,6 +95,10 @@ export interface RateLimitOptions {
   authPerMin: number;
   /** RATE_LIMIT_MESSAGES_PER_MIN: new messages per user, whatever path they come by. */
   messagesPerMin: number;
+  /** RATE_LIMIT_UPDATES_PER_MIN: Yjs updates a user's clients send, by socket or HTTP sync. */
+  updatesPerMin: number;
+  /** RATE_LIMIT_UPDATE_BYTES_PER_MIN: their bytes. */
+  updateBytesPerMin: number;
   now: () => number;
   logger: Logger;
 }
@@ -103,11 +107,15 @@ export class RateLimits {
   private readonly authByAddress: SlidingWindow;
   private readonly authByAccount: SlidingWindow;
   private readonly messagesByUser: SlidingWindow;
+  private readonly updatesByUser: SlidingWindow;
+  private readonly updateBytesByUser: SlidingWindow;
 
   constructor(private readonly options: RateLimitOptions) {
     this.authByAddress = new SlidingWindow(options.authPerMin, MINUTE_MS, options.now);
     this.authByAccount = new SlidingWindow(options.authPerMin, MINUTE_MS, options.now);
     this.messagesByUser = new SlidingWindow(options.messagesPerMin, MINUTE_MS, options.now);
+    this.updatesByUser = new SlidingWindow(options.updatesPerMin, MINUTE_MS, options.now);
+    this.updateBytesByUser = new SlidingWindow(options.updateBytesPerMin, MINUTE_MS, options.now);
   }
 
   /**
@@ -152,5 +160,29 @@ export class RateLimits {
       );
     }
     this.messagesByUser.record(userId, count);
+  }
+
+  /**
+   * One Yjs update of `bytes` from a client of `userId`: counted, or refused with `rate_limited`
+   * before the guard spends any work on it. Every change counts (reactions, reads, edits), also
+   * those then refused: checking them costs the same. An update larger than the whole byte
+   * limit (a phone back online) fits an empty window, as for messages.
+   */
+  admitUpdate(userId: UserId, bytes: number): void {
+    const byCount = this.updatesByUser.waitMs(userId, 1);
+    const byBytes = this.updateBytesByUser.waitMs(userId, bytes);
+    if (byCount > 0 || byBytes > 0) {
+      const overBytes = byBytes > byCount;
+      throw rateLimited(
+        this.options.logger,
+        { limit: overBytes ? "RATE_LIMIT_UPDATE_BYTES_PER_MIN" : "RATE_LIMIT_UPDATES_PER_MIN", userId, bytes },
+        overBytes
+          ? `at most ${this.updateBytesByUser.limit} bytes of changes a minute`
+          : `at most ${this.updatesByUser.limit} changes a minute`,
+        Math.max(byCount, byBytes),
+      );
+    }
+    this.updatesByUser.record(userId, 1);
+    this.updateBytesByUser.record(userId, bytes);
   }
 }

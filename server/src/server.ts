@@ -77,6 +77,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const rateLimits = new RateLimits({
     authPerMin: config.rateLimitAuthPerMin,
     messagesPerMin: config.rateLimitMessagesPerMin,
+    updatesPerMin: config.rateLimitUpdatesPerMin,
+    updateBytesPerMin: config.rateLimitUpdateBytesPerMin,
     now,
     logger: logger.child({ module: "rateLimit" }),
   });
@@ -91,6 +93,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     limits: config.limits,
     isAdmin: (userId) => access.isAdmin(userId),
     admitMessages,
+    admitUpdate: (userId, bytes) => rateLimits.admitUpdate(userId, bytes),
     logger: logger.child({ module: "writePath" }),
     now,
   });

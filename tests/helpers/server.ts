@@ -13,7 +13,7 @@ export interface TestServer {
 }
 
 /**
- * Sign-in and message rate limits are off unless `env` sets them: the suites sign up and write
+ * Sign-in, message and update rate limits are off unless `env` sets them: the suites sign up and write
  * far faster from 127.0.0.1 than people do. `logs` receives the server's log lines (JSON).
  */
 export async function startTestServer(
@@ -23,7 +23,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wbk-test-"));
   const config = loadConfig(
-    { PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", RATE_LIMIT_AUTH_PER_MIN: "0", RATE_LIMIT_MESSAGES_PER_MIN: "0", ...env },
+    { PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "warn", RATE_LIMIT_AUTH_PER_MIN: "0", RATE_LIMIT_MESSAGES_PER_MIN: "0", RATE_LIMIT_UPDATES_PER_MIN: "0", RATE_LIMIT_UPDATE_BYTES_PER_MIN: "0", ...env },
     { storeDebounceMs: 200, ...overrides },
   );
   const logger = createLogger(config.logLevel, options.logs);

@@ -41,6 +41,8 @@ export interface WritePathOptions {
   isAdmin(userId: UserId): boolean;
   /** Throws `rate_limited` when the user may not write this many new messages now (RATE_LIMIT_MESSAGES_PER_MIN). */
   admitMessages?(userId: UserId, count: number): void;
+  /** Throws `rate_limited` when the user's clients may not send this update now (RATE_LIMIT_UPDATES_PER_MIN, …_BYTES_PER_MIN). */
+  admitUpdate?(userId: UserId, bytes: number): void;
   logger: Logger;
   now?: () => number;
 }
@@ -93,6 +95,10 @@ export class WritePath {
   acceptClientUpdate(document: Document, update: Uint8Array, userId: UserId): GuardResult {
     const conversationId = this.conversationOf(document);
     const { storage } = this.options;
+    // An empty update (no items, no deletions: what a client's sync sends when it has nothing
+    // new, on every reconnect) costs nothing to check and is not counted.
+    const empty = update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+    if (!empty) this.options.admitUpdate?.(userId, update.byteLength);
     const result = guardUpdate(document, update, {
       userId,
       isAdmin: this.options.isAdmin(userId),
