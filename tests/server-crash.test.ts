@@ -76,7 +76,7 @@ describe("SIGKILL during a send storm, ten times", () => {
   it("loses nothing confirmed as stored; every message ends up once; the file stays whole", { timeout: 240_000 }, async () => {
     console.log(`server-crash seed ${SEED} (WBK_CRASH_SEED=${SEED} replays it)`);
     const random = seeded(SEED);
-    let server: ServerProcess = await spawnServer({ DATA_DIR: dataDir, RATE_LIMIT_MESSAGES_PER_MIN: "0" });
+    let server: ServerProcess = await spawnServer({ DATA_DIR: dataDir, RATE_LIMIT_MESSAGES_PER_MIN: "0", RATE_LIMIT_UPDATES_PER_MIN: "0", RATE_LIMIT_UPDATE_BYTES_PER_MIN: "0" });
     const port = server.port;
     const net = await startFaultProxy({ port });
     let conversationId = "";
@@ -114,7 +114,7 @@ describe("SIGKILL during a send storm, ten times", () => {
         expect(await server.stop("SIGKILL")).toBeNull();
         for (const chat of chats) for (const m of chat.messages) if (m.delivery === "stored") storedAtKills.add(m.id);
         disk.push(inspectDisk(id));
-        server = await spawnServer({ DATA_DIR: dataDir, PORT: String(port), RATE_LIMIT_MESSAGES_PER_MIN: "0" });
+        server = await spawnServer({ DATA_DIR: dataDir, PORT: String(port), RATE_LIMIT_MESSAGES_PER_MIN: "0", RATE_LIMIT_UPDATES_PER_MIN: "0", RATE_LIMIT_UPDATE_BYTES_PER_MIN: "0" });
       }
       sending = false;
       await Promise.all(storm);
