@@ -17,6 +17,8 @@ describe("validation of names, text and paging", () => {
       ["nul\u0000name", "displayName must not contain control characters"],
       ["two\nlines", "displayName must not contain control characters"],
       ["\t\u00a0\u200b", "displayName must not be empty"],
+      ["\u202e", "displayName must not be empty"],
+      ["\u2067\u200f\u2069", "displayName must not be empty"],
     ];
     for (const [displayName, message] of cases) {
       const { status, body } = await api(cast.server.url, "PATCH", "/api/me", { token: cast.ann.token, body: { displayName } });

@@ -9,7 +9,8 @@ import { DEFAULT_LIMITS, FILENAME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, SEA
 /** C0 control characters other than tab, line feed and carriage return (NUL among them). */
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** Characters that take no space: a name made only of these and spaces looks empty. */
-const INVISIBLE = /[\s\u200B-\u200D\u2060\uFEFF]/gu;
+/** What shows nothing on screen: white space, zero-width characters and bidi marks and controls. */
+const INVISIBLE = /[\s\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/gu;
 
 const trimmedName = (what: string, max = NAME_MAX) =>
   z
