@@ -360,7 +360,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
   }
 
   private async endSession(local: "keep" | "delete"): Promise<void> {
-    this.uploads.end();
+    const uploadsEnded = this.uploads.end();
     const handles = [...this.open.values()];
     this.open.clear();
     await Promise.all(handles.map((h) => (local === "delete" ? h.destroy() : Promise.resolve(h.close()))));
@@ -373,6 +373,7 @@ export class ChatClient extends StatusEmitter<ChatClientEvents> {
       this.currentUser = null;
       this.emit("user", { user: null });
     }
+    await uploadsEnded;
   }
 
   /** Skips the backoff wait: the network may be back. */

@@ -57,11 +57,14 @@ export class VideoUploads {
   }
 
   /** The session ended (close, sign-out, another user): stop every upload, keep what is saved. */
-  end(): void {
+  async end(): Promise<void> {
     for (const upload of this.active) upload.stop();
     this.active.clear();
+    const records = this.records;
     this.userId = null;
     this.records = null;
+    // What the session wrote last (a pause, say) is on the device before the next one reads it.
+    await records?.settled();
   }
 
   /** The network may be back: waiting uploads try now. */
