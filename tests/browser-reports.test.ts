@@ -133,8 +133,11 @@ describe("weekly reports in the demo page", () => {
     expect(await todayBar.getAttribute("data-current")).toBe("true");
     const actionCount = Object.values(report.actions).reduce((sum, n) => sum + n, 0);
     expect(report.byDay[today]).toBe(actionCount);
-    // user.registered 2, conversation.created 1, member.added 1, message.sent 3.
-    expect(actionCount).toBe(7);
+    // user.registered 2, conversation.created 1, member.added 1, message.sent 3, and the read
+    // positions the page wrote as messages came into view (how many depends on timing).
+    const reads = report.actions["read.updated"] ?? 0;
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(actionCount - reads).toBe(7);
 
     const hourBars = admin.getByTestId("report-by-hour").locator("rect");
     expect(await hourBars.count()).toBe(24);

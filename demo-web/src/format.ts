@@ -49,6 +49,9 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
+/** What a deleted message (or a reply to one that is gone) shows instead of its text. */
+export const DELETED = "message deleted";
+
 /**
  * What a message says, as nodes for `append`/`replaceChildren`; videos and deletions get a
  * stand-in. Where the page adds words of its own around the user's text (a video's file name
@@ -56,7 +59,7 @@ export function formatDuration(ms: number): string {
  * caller puts it in (give that block `dir="auto"`).
  */
 export function messageBody(message: ChatMessage): (Node | string)[] {
-  if (message.deleted) return ["Message deleted"];
+  if (message.deleted) return [DELETED];
   if (message.kind === "video") {
     const name = isolate(message.video?.filename ?? "video");
     // Words, not an emoji: without an emoji font (many Linux desktops) 🎬 shows as a box.
@@ -68,4 +71,26 @@ export function messageBody(message: ChatMessage): (Node | string)[] {
 /** Members' display names by user id, for naming message authors. */
 export function memberNames(conversation: Conversation): Map<string, string> {
   return new Map(conversation.members.map((member) => [member.id, member.displayName]));
+}
+
+/** "Ben", "Ben and Cat", "Ben, Cat and Dan": names in a sentence. */
+export function joinNames(names: readonly string[]): string {
+  if (names.length <= 1) return names[0] ?? "";
+  return `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+}
+
+/** `joinNames` with each name a bidi isolate, as nodes. */
+export function isolatedNames(names: readonly string[]): (Node | string)[] {
+  return names.flatMap((name, i) => {
+    if (i === 0) return [isolate(name)];
+    return [i === names.length - 1 ? " and " : ", ", isolate(name)];
+  });
+}
+
+/** The page's own title; the total of unread messages goes in front of it. */
+export const PAGE_TITLE = "wbk-chat";
+
+/** "(3) wbk-chat" while anything is unread, else "wbk-chat". */
+export function pageTitle(unread: number): string {
+  return unread > 0 ? `(${unread}) ${PAGE_TITLE}` : PAGE_TITLE;
 }

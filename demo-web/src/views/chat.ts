@@ -1,14 +1,25 @@
-/** One conversation: its messages, live, and a composer. */
-import type { ChatClient, ChatMessage, Conversation } from "@wbk/client-sdk";
-import { el, errorMessage, isolatedList, reconcile, setContent, showError, type View } from "../dom.js";
-import { DELIVERY, formatClock, memberNames, messageBody, messageTime } from "../format.js";
+/**
+ * One conversation: a header with who is here and who is typing, and search; the log, newest
+ * page first and older pages as the reader scrolls up; the composer. Messages the reader has
+ * seen (page visible, log at the bottom) are marked read.
+ */
+import type { ChatClient, Conversation } from "@wbk/client-sdk";
+import { el, errorMessage, reconcile, type View } from "../dom.js";
+import { searchView, type SearchView } from "./chat-search.js";
+import { composerView } from "./composer.js";
+import { messageActions } from "./message-actions.js";
+import { authorName, renderMessage, type RowContext } from "./message-row.js";
+import { presenceLine } from "./presence.js";
 import { uploadsView } from "./uploads.js";
-import { renderVideo } from "./video.js";
 
 /** Within this many pixels of the end the reader counts as "at the bottom" and is kept there. */
 const STICK_PX = 80;
-/** The composer grows with its text up to this height, then scrolls. */
-const COMPOSER_MAX_PX = 160;
+/** Within this many pixels of the top the next older page is loaded. */
+const OLDER_PX = 200;
+/** How long a message found by search (or a quote) stays highlighted. */
+const HIGHLIGHT_MS = 2500;
+/** Below this width the chat is a phone screen: search gets out of the way once a match is picked. */
+const NARROW = "(max-width: 767px)";
 
 export interface ChatOptions {
   onBack(): void;
@@ -19,35 +30,32 @@ export function chatView(client: ChatClient, conversation: Conversation, options
   // the list closes it when the conversation leaves the list.
   const handle = client.conversation(conversation.id);
   const ownId = client.user?.id;
-  const names = memberNames(conversation);
-  const memberLine = conversation.members.map((m) => m.displayName);
+  const names = new Map(conversation.members.map((m) => [m.id, m.displayName]));
+  const nameOf = (authorId: string) => authorName(ctx, authorId);
 
-  const back = el(
-    "button",
-    { type: "button", class: "back", "data-testid": "back", "aria-label": "Back to conversations" },
-    "←",
-  );
+  const back = el("button", { type: "button", class: "back", "data-testid": "back", "aria-label": "Back to conversations" }, "←");
   back.addEventListener("click", () => options.onBack());
-
-  const log = el("ol", { class: "messages", role: "log", "aria-live": "polite" });
-  const composer = el("textarea", {
-    "data-testid": "composer",
-    rows: "1",
-    placeholder: "Message",
-    "aria-label": "Message",
-    enterkeyhint: "send",
-  });
-  const form = el("form", { class: "composer" });
-  const uploads = uploadsView(client, handle, {
-    onError: (message) => showError(form, "form-error", message),
-    // Own "uploading" videos say whether this page sends them: see renderMessage.
-    onChange: () => render(handle.messages),
-  });
-  form.append(
-    uploads.attach,
-    composer,
-    el("button", { type: "submit", class: "primary", "data-testid": "send" }, "Send"),
+  const presence = presenceLine(conversation);
+  const searchToggle = el(
+    "button",
+    { type: "button", class: "search-toggle", "data-testid": "search-toggle", "aria-expanded": "false", "aria-label": "Search this conversation", title: "Search" },
+    "Search",
   );
+  searchToggle.addEventListener("click", () => (search ? closeSearch() : openSearch()));
+
+  const log = el("ol", { class: "messages", role: "log", "aria-live": "polite", "data-testid": "message-log" });
+  const toLatest = el("button", { type: "button", class: "to-latest", "data-testid": "to-latest", hidden: true }, "↓");
+  toLatest.addEventListener("click", () => {
+    toBottom();
+    composer.focus();
+  });
+  const uploads = uploadsView(client, handle, {
+    onError: (message) => composer.showError(message),
+    // Own "uploading" videos say whether this page sends them: see pickAgain.
+    onChange: () => render(),
+  });
+  const composer = composerView(handle, { attach: uploads.attach, authorName: (m) => nameOf(m.authorId) });
+  const searchSlot = el("div", { class: "search-slot" });
 
   const element = el(
     "section",
@@ -56,139 +64,194 @@ export function chatView(client: ChatClient, conversation: Conversation, options
       "header",
       { class: "chat-header" },
       back,
-      el(
-        "div",
-        { class: "chat-heading" },
-        // One line each, cut with an ellipsis (the full text on hover). The title is a block
-        // with dir="auto"; the names are <bdi>s, so no name can reorder the next one.
-        el("h2", { "data-testid": "chat-title", dir: "auto", title: conversation.title }, conversation.title),
-        el("p", { class: "members", title: memberLine.join(", ") }, ...isolatedList(memberLine)),
-      ),
+      // One line each, cut with an ellipsis (the full text on hover). The title is a block with
+      // dir="auto"; the names are <bdi>s, so no name can reorder the next one.
+      el("div", { class: "chat-heading" }, el("h2", { "data-testid": "chat-title", dir: "auto", title: conversation.title }, conversation.title), presence.members, presence.typing),
+      searchToggle,
     ),
-    log,
+    searchSlot,
+    el("div", { class: "log-wrap" }, log, toLatest),
     uploads.element,
-    form,
+    composer.element,
   );
 
-  const rows = new Map<string, HTMLElement>();
+  const actions = messageActions({
+    find: (id) => handle.messages.find((m) => m.id === id) ?? null,
+    ownId,
+    isAdmin: () => client.isAdmin,
+    react: (id, emoji) => void react(id, emoji),
+    reply: (message) => composer.reply(message),
+    edit: (message) => composer.edit(message),
+    delete: (id) => void attempt(() => handle.delete(id)),
+    onToggle: () => {
+      for (const [id, row] of rows) row.querySelector(".actions-toggle")?.setAttribute("aria-expanded", String(actions.openId === id));
+    },
+  });
 
-  function renderMessage(message: ChatMessage, row: HTMLElement | undefined): HTMLElement {
-    const own = message.authorId === ownId;
-    row ??= el(
-      "li",
-      { class: "message", "data-testid": "message" },
-      el(
-        "div",
-        { class: "meta" },
-        el("span", { class: "author", dir: "auto", "data-testid": "message-author" }),
-        el("time", { "data-testid": "message-time" }),
-      ),
-      el("p", { class: "text", dir: "auto", "data-testid": "message-text" }),
-    );
-    row.dataset.messageId = message.id;
-    row.dataset.authorId = message.authorId;
-    row.dataset.own = String(own);
-    row.classList.toggle("own", own);
-    row.classList.toggle("deleted", message.deleted === true);
-
-    const author = row.querySelector<HTMLElement>(".author")!;
-    const authorName = own ? "You" : (names.get(message.authorId) ?? "Unknown member");
-    setContent(author, [authorName]);
-    author.title = authorName;
-    const time = row.querySelector("time")!;
-    const date = messageTime(message);
-    time.dateTime = date.toISOString();
-    time.title = date.toLocaleString();
-    time.textContent = formatClock(date);
-    const text = row.querySelector<HTMLElement>(".text")!;
-    // A video's name and state are in its own block; the text line keeps only its caption.
+  const ctx: RowContext = {
+    handle,
+    ownId,
+    names,
+    seenOn: null,
+    isOpen: (id) => actions.openId === id,
     // An own video still uploading that this page does not send (a large one, after a reload)
     // continues only when its file is picked again: the block says so.
-    const stalled = own && message.video?.status === "uploading" && !uploads.sending(message.video.videoId);
-    const video = renderVideo(row, message, text, stalled ? uploads.pickFile : null);
-    setContent(text, video ? [message.text] : messageBody(message));
-    renderDelivery(row, own ? message.delivery : undefined);
-    return row;
+    pickAgain: (m) => (m.authorId === ownId && m.video?.status === "uploading" && !uploads.sending(m.video.videoId) ? uploads.pickFile : null),
+    toggleActions: (id, button) => actions.toggle(id, button),
+    react: (id, emoji) => void react(id, emoji),
+    jumpTo: (id) => void jumpTo(id),
+  };
+
+  /** Runs an SDK call; its refusal (a ChatError's words) shows under the composer. */
+  async function attempt(call: () => Promise<unknown>): Promise<void> {
+    composer.showError(null);
+    try {
+      await call();
+    } catch (err) {
+      composer.showError(errorMessage(err));
+    }
   }
 
+  const react = (id: string, emoji: string) => attempt(() => handle.react(id, emoji));
+
+  // ---- the log ----
+
+  const rows = new Map<string, HTMLElement>();
   // Follow new messages unless the reader has scrolled back; always follow one's own.
   // `stuck` is kept by scroll events because the log also shrinks (composer growing, an
   // error line, a phone keyboard) and must then stay at the bottom too.
   let stuck = true;
+  let loadingOlder = false;
   const toBottom = () => {
     log.scrollTop = log.scrollHeight;
   };
+
+  function render(): void {
+    const messages = handle.shownMessages;
+    const newest = (log.lastElementChild as HTMLElement | null)?.dataset.messageId;
+    const newestAt = newest === undefined ? -1 : messages.findIndex((m) => m.id === newest);
+    // Only messages after the newest one shown count as arriving; older pages come in above.
+    const arrived = messages.slice(newestAt + 1).filter((m) => !rows.has(m.id));
+    ctx.seenOn = messages.findLast((m) => m.authorId === ownId && m.seq !== undefined)?.id ?? null;
+    if (actions.openId !== null && messages.find((m) => m.id === actions.openId)?.deleted) actions.close(false);
+    reconcile(log, rows, messages, (m) => m.id, (m, row) => renderMessage(ctx, m, row));
+    if (arrived.length > 0 && (stuck || arrived.some((m) => m.authorId === ownId))) toBottom();
+    for (const m of messages) if (m.deleted) composer.forget(m.id);
+    log.dataset.history = loadingOlder ? "loading" : handle.hasOlder ? "older" : "start";
+    showLatestButton();
+    markSeen();
+    // A first page too short to scroll gives no scroll event to load the next one on.
+    if (handle.hasOlder && log.scrollHeight <= log.clientHeight) void loadOlder();
+  }
+
   log.addEventListener("scroll", () => {
     stuck = log.scrollHeight - log.scrollTop - log.clientHeight < STICK_PX;
+    showLatestButton();
+    markSeen();
+    if (log.scrollTop < OLDER_PX) void loadOlder();
   });
   const resizes = new ResizeObserver(() => {
     if (stuck) toBottom();
   });
   resizes.observe(log);
 
-  function render(messages: readonly ChatMessage[]): void {
-    const added = messages.filter((m) => !rows.has(m.id));
-    reconcile(log, rows, messages, (m) => m.id, renderMessage);
-    if (added.length > 0 && (stuck || added.some((m) => m.authorId === ownId))) toBottom();
-  }
-
-  composer.addEventListener("keydown", (event) => {
-    // isComposing: Enter also confirms an IME candidate (Chinese, Japanese…); that is no send.
-    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
-    event.preventDefault();
-    form.requestSubmit();
-  });
-  composer.addEventListener("input", fitComposer);
-
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const text = composer.value;
-    if (text.trim() === "") return;
-    // Cleared before the send settles so fast typists can go on; restored if it fails.
-    composer.value = "";
-    fitComposer();
-    showError(form, "form-error", null);
+  /** Shows the page before the oldest shown message, keeping what the reader sees in place. */
+  async function loadOlder(): Promise<void> {
+    if (loadingOlder || !handle.hasOlder) return;
+    loadingOlder = true;
+    log.dataset.history = "loading";
+    const fromBottom = log.scrollHeight - log.scrollTop;
     try {
-      await handle.send(text);
+      await handle.loadOlder();
     } catch (err) {
-      if (composer.value === "") composer.value = text;
-      fitComposer();
-      showError(form, "form-error", errorMessage(err));
+      composer.showError(`Could not show earlier messages: ${errorMessage(err)}`);
+    } finally {
+      loadingOlder = false;
     }
-  });
-
-  function fitComposer(): void {
-    composer.style.height = "auto";
-    composer.style.height = `${Math.min(composer.scrollHeight, COMPOSER_MAX_PX)}px`;
+    log.scrollTop = log.scrollHeight - fromBottom;
+    log.dataset.history = handle.hasOlder ? "older" : "start";
   }
 
-  render(handle.messages);
-  const off = handle.on("change", ({ messages }) => render(messages));
+  /** Marks everything read while the reader can see the newest messages. */
+  function markSeen(): void {
+    if (document.hidden || !stuck || handle.unreadCount === 0) return;
+    handle.markRead().catch((err: unknown) => composer.showError(errorMessage(err)));
+  }
+
+  function showLatestButton(): void {
+    const unread = handle.unreadCount;
+    toLatest.hidden = stuck;
+    toLatest.textContent = unread > 0 ? `↓ ${unread} new` : "↓";
+    toLatest.setAttribute("aria-label", unread > 0 ? `Go to the newest messages: ${unread} unread` : "Go to the newest messages");
+  }
+
+  /** Brings `messageId` into view (loading older pages until it is shown) and highlights it. */
+  async function jumpTo(messageId: string): Promise<void> {
+    composer.showError(null);
+    try {
+      while (!rows.has(messageId) && handle.hasOlder) await handle.loadOlder();
+    } catch (err) {
+      composer.showError(errorMessage(err));
+      return;
+    }
+    const row = rows.get(messageId);
+    if (!row) {
+      composer.showError("That message is not on this device yet: try again once the conversation has synced.");
+      return;
+    }
+    if (search && matchMedia(NARROW).matches) closeSearch(false);
+    row.scrollIntoView({ block: "center" });
+    row.focus({ preventScroll: true });
+    row.classList.remove("highlight");
+    void row.offsetWidth; // restarts the animation when the same message is picked again
+    row.classList.add("highlight");
+    setTimeout(() => row.classList.remove("highlight"), HIGHLIGHT_MS);
+  }
+
+  // ---- search ----
+
+  let search: SearchView | null = null;
+
+  function openSearch(): void {
+    search = searchView(handle, { authorName: nameOf, pick: (id) => void jumpTo(id), close: () => closeSearch() });
+    searchSlot.replaceChildren(search.element);
+    searchToggle.setAttribute("aria-expanded", "true");
+    search.focus();
+  }
+
+  function closeSearch(returnFocus = true): void {
+    search?.dispose();
+    search = null;
+    searchSlot.replaceChildren();
+    searchToggle.setAttribute("aria-expanded", "false");
+    if (returnFocus) searchToggle.focus();
+  }
+
+  // ---- start ----
+
+  const onVisible = () => markSeen();
+  document.addEventListener("visibilitychange", onVisible);
+  render();
+  presence.show(handle.presence);
+  const offs = [
+    handle.on("change", () => render()),
+    // New read positions move "Seen by"; a new unread count may be marked read at once.
+    handle.on("reads", () => render()),
+    handle.on("presence", presence.show),
+  ];
   // Focus for mouse users; on touch screens it would throw the keyboard over the messages.
   if (matchMedia("(pointer: fine)").matches) requestAnimationFrame(() => composer.focus());
 
   return {
     element,
     dispose() {
-      off();
+      for (const off of offs) off();
+      document.removeEventListener("visibilitychange", onVisible);
       resizes.disconnect();
+      actions.dispose();
+      search?.dispose();
+      composer.dispose();
       uploads.dispose();
     },
   };
-}
-
-function renderDelivery(row: HTMLElement, state: ChatMessage["delivery"]): void {
-  let badge = row.querySelector<HTMLElement>(".delivery");
-  if (!state) {
-    badge?.remove();
-    return;
-  }
-  if (!badge) {
-    badge = el("span", { class: "delivery", "data-testid": "message-delivery" });
-    row.querySelector(".meta")!.append(badge);
-  }
-  badge.dataset.state = state;
-  badge.title = DELIVERY[state].title;
-  badge.setAttribute("aria-label", DELIVERY[state].title);
-  badge.textContent = DELIVERY[state].tick;
 }

@@ -16,6 +16,8 @@ export interface ConversationListOptions {
   onOpen(conversation: Conversation): void;
   /** After every successful fetch, with the conversations as listed. */
   onLoad?(conversations: readonly Conversation[]): void;
+  /** The number of unread messages over all listed conversations changed. */
+  onUnread?(total: number): void;
 }
 
 export interface ConversationListView extends View {
@@ -44,6 +46,9 @@ export function conversationListView(
   const rows = new Map<string, HTMLElement>();
   /** Conversation id → stops its preview. Opening a handle is cheap: one socket serves all. */
   const previews = new Map<string, () => void>();
+  /** Conversation id → its unread messages (others' messages past the user's read position). */
+  const unread = new Map<string, number>();
+  let unreadTotal = 0;
   /** Conversation id → time of the newest message its handle has shown, live. */
   const latestSeen = new Map<string, number>();
   /** The last fetched list, in the server's order (or the one kept on the device, offline). */
@@ -61,15 +66,17 @@ export function conversationListView(
       // dir="auto": each line takes its direction from its own text; being grid items (blocks)
       // they are bidi isolates, and the names inside the member line are <bdi>s.
       const preview = el("span", { class: "preview", dir: "auto", "data-testid": "conversation-preview" });
+      const badge = el("span", { class: "unread", "data-testid": "unread-badge", hidden: true });
       const button = el(
         "button",
         { type: "button", class: "conversation-item", "data-testid": "conversation-item" },
         el("span", { class: "title", dir: "auto", "data-testid": "conversation-title" }),
         el("span", { class: "members" }),
         preview,
+        badge,
       );
       row = el("li", {}, button);
-      watchPreview(conversation, preview);
+      watchPreview(conversation, preview, badge);
     }
     const button = row.firstElementChild as HTMLButtonElement;
     button.dataset.conversationId = conversation.id;
@@ -87,7 +94,7 @@ export function conversationListView(
     return row;
   }
 
-  function watchPreview(conversation: Conversation, target: HTMLElement): void {
+  function watchPreview(conversation: Conversation, target: HTMLElement, badge: HTMLElement): void {
     const handle = client.conversation(conversation.id);
     // Until the first sync an active conversation has no messages on a new device yet.
     const placeholder = conversation.lastMessageAt ? "…" : "No messages yet";
@@ -102,12 +109,32 @@ export function conversationListView(
         queueSort();
       }
     };
+    const showUnread = (count: number) => {
+      badge.hidden = count === 0;
+      badge.textContent = String(count);
+      badge.setAttribute("aria-label", `${count} unread`);
+      setUnread(conversation.id, count);
+    };
     show(handle.messages);
-    const off = handle.on("change", ({ messages }) => show(messages));
+    showUnread(handle.unreadCount);
+    const offChange = handle.on("change", ({ messages }) => show(messages));
+    const offReads = handle.on("reads", ({ unreadCount }) => showUnread(unreadCount));
     previews.set(conversation.id, () => {
-      off();
+      offChange();
+      offReads();
       handle.close();
     });
+  }
+
+  /** Keeps the count of one conversation (0 or gone: none) and tells a new total. */
+  function setUnread(conversationId: string, count: number): void {
+    if (count > 0) unread.set(conversationId, count);
+    else unread.delete(conversationId);
+    let total = 0;
+    for (const n of unread.values()) total += n;
+    if (total === unreadTotal) return;
+    unreadTotal = total;
+    options.onUnread?.(total);
   }
 
   /** Latest activity first: the newer of the server's last message time and the newest seen live. */
@@ -147,6 +174,7 @@ export function conversationListView(
       stop();
       previews.delete(id);
       latestSeen.delete(id);
+      setUnread(id, 0);
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import type { ChatClient, ConnectionState, Conversation, SyncStatus } from "@wbk/client-sdk";
 import { el, errorMessage, showError, type View } from "../dom.js";
+import { PAGE_TITLE, pageTitle } from "../format.js";
 import { conversationInLocation, rememberConversation } from "../location.js";
 import { ReportApiError, fetchReportIndex } from "../reports-api.js";
 import { chatView } from "./chat.js";
@@ -79,7 +80,12 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
 
   const placeholder = el("p", { class: "hint chat-placeholder" }, "Pick a conversation.");
   const chatPane = el("main", { class: "chat-pane" }, placeholder);
-  const list = conversationListView(client, { onOpen: open, onLoad: reopen });
+  // The tab says how many messages are unread, so a family member sees it from another tab.
+  const list = conversationListView(client, {
+    onOpen: open,
+    onLoad: reopen,
+    onUnread: (total) => (document.title = pageTitle(total)),
+  });
   const reportsPane = el("main", { class: "reports-pane" });
   const element = el(
     "div",
@@ -197,6 +203,7 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
       offUser();
       chat?.dispose();
       list.dispose();
+      document.title = PAGE_TITLE;
     },
   };
 }
