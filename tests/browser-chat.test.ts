@@ -61,6 +61,14 @@ describe("demo page in Chromium", () => {
     await expect.poll(() => annPage.getByTestId("chat-title").textContent()).toBe("Playdate on Saturday");
     await expect.poll(() => messageTexts(annPage)).toEqual(["Hi Ben! Park at 10?", "Yes! See you there 🎈"]);
 
+    // A link to a conversation that is not Ben's says so instead of showing nothing.
+    await benPage.goto(`${demo.server.url}/#c=not-one-of-bens`);
+    await expect
+      .poll(() => benPage.getByTestId("open-error").textContent(), { timeout: 15_000 })
+      .toBe("That conversation is not one of yours: ask a member to add you.");
+    await benItem.click();
+    await expect.poll(() => benPage.getByTestId("open-error").count()).toBe(0);
+
     await annPage.screenshot({ path: outputPath("browser-chat-ann.png"), fullPage: true });
     await benPage.screenshot({ path: outputPath("browser-chat-ben.png"), fullPage: true });
   });

@@ -102,6 +102,7 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
 
   function open(conversation: Conversation): void {
     wanted = null;
+    showError(list.element, "open-error", null);
     chat?.dispose();
     chat = chatView(client, conversation, { onBack: close });
     openId = conversation.id;
@@ -132,7 +133,11 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     const conversation = conversations.find((c) => c.id === wanted);
     wanted = null;
     if (conversation) open(conversation);
-    else rememberConversation(openId);
+    else {
+      // A link to a conversation the user is not in (or that is gone): say so, not nothing.
+      rememberConversation(openId);
+      showError(list.element, "open-error", "That conversation is not one of yours: ask a member to add you.");
+    }
   }
 
   function checkReports(): void {
