@@ -9,7 +9,7 @@
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { describe, expect, it } from "vitest";
-import { editMessageText, markMessageDeleted } from "@wbk/shared";
+import { editMessageText, findMessageMap, markMessageDeleted } from "@wbk/shared";
 import { writeRawMessage } from "./helpers/doc.js";
 import { useTwoPeople } from "./helpers/fixture.js";
 import { api, type TestUser } from "./helpers/users.js";
@@ -152,11 +152,17 @@ describe("hand-built updates from a hostile member", () => {
 
   /** What Yjs itself makes of an update on an empty document: the attack is real, not guessed. */
   function textAfterYjs(update: Uint8Array): unknown {
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, update);
-    const map = doc.getArray<Y.Map<unknown>>("messages").get(0);
+    const map = afterYjs(new Y.Doc(), update).getArray<Y.Map<unknown>>("messages").get(0);
     return map ? map.get("text") : "(no message)";
   }
+  /** What Yjs itself makes of `update` on a copy of `doc`: the attack is real, not guessed. */
+  function afterYjs(doc: Y.Doc, update: Uint8Array): Y.Doc {
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    Y.applyUpdate(copy, update);
+    return copy;
+  }
+  const textIn = (doc: Y.Doc, id: string) => findMessageMap(doc, id)?.get("text");
   const benMessage = (client: number, id: string): Struct[] =>
     messageStructs(client, [
       ["id", { value: id }],
@@ -226,10 +232,7 @@ describe("hand-built updates from a hostile member", () => {
     const { doc, text } = await annMessage("erase-target");
     const client = 91_000_009;
     const update = buildUpdate([{ client, clock: 0, structs: [{ origin: [text.id.client, text.id.clock], deleted: 1 }] }]);
-    const copy = new Y.Doc();
-    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-    Y.applyUpdate(copy, update);
-    expect(copy.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === "erase-target")!.get("text")).toBe(undefined);
+    expect(textIn(afterYjs(doc, update), "erase-target")).toBe(undefined);
     const answer = await push(cast.ben, update);
     expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "message fields are never removed" } } });
     expect(await textOf("erase-target")).toBe("Pick-up at five");
@@ -243,10 +246,7 @@ describe("hand-built updates from a hostile member", () => {
       [{ client: doc.clientID, clock: Y.getState(doc.store, doc.clientID), structs: [{ origin: [text.origin!.client, text.origin!.clock], value: "x" }] }],
       [{ client: text.id.client, ranges: [[text.id.clock, 1]] }],
     );
-    const copy = new Y.Doc();
-    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-    Y.applyUpdate(copy, update);
-    expect(copy.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === "misplaced-edit")!.get("text")).toBe(undefined);
+    expect(textIn(afterYjs(doc, update), "misplaced-edit")).toBe(undefined);
     const answer = await push(cast.ann, update);
     expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "message fields are never removed" } } });
     expect(await textOf("misplaced-edit")).toBe("Pick-up at six");
@@ -262,10 +262,7 @@ describe("hand-built updates from a hostile member", () => {
       { client, clock: 0, structs: [{ origin: [text.id.client, text.id.clock], value: "Ann: I hate you all" }] },
       { client: text.id.client, clock: text.id.clock, structs: [{ parentId: [reactions.client, reactions.clock], parentSub: cast.ben.user.id, value: "x" }] },
     ]);
-    const copy = new Y.Doc();
-    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-    Y.applyUpdate(copy, update);
-    expect(copy.getArray<Y.Map<unknown>>("messages").toArray().find((m) => m.get("id") === "shadow-target")!.get("text")).toBe("Ann: I hate you all");
+    expect(textIn(afterYjs(doc, update), "shadow-target")).toBe("Ann: I hate you all");
     const answer = await push(cast.ben, update);
     expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "only the author may edit a message" } } });
     expect(await textOf("shadow-target")).toBe("Pick-up at five");
@@ -280,10 +277,7 @@ describe("hand-built updates from a hostile member", () => {
       { client, clock: 0, structs: [{ origin: [item.client, item.clock], value: "poison" }] },
       { client: item.client, clock: item.clock, structs: [{ parentId: [reactions.client, reactions.clock], parentSub: cast.ben.user.id, value: "x" }] },
     ]);
-    const copy = new Y.Doc();
-    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-    Y.applyUpdate(copy, update);
-    expect(copy.getArray("messages").toArray()).toContain("poison");
+    expect(afterYjs(doc, update).getArray("messages").toArray()).toContain("poison");
     const answer = await push(cast.ben, update);
     expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "messages may only hold message maps" } } });
     expect((await listed()).map((m) => m.id)).toContain("shadow-list");
