@@ -134,7 +134,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     rateLimitAuthPerMin: int(env, "RATE_LIMIT_AUTH_PER_MIN", 20),
     rateLimitMessagesPerMin: int(env, "RATE_LIMIT_MESSAGES_PER_MIN", 120),
     rateLimitUpdatesPerMin: int(env, "RATE_LIMIT_UPDATES_PER_MIN", 600),
-    rateLimitUpdateBytesPerMin: int(env, "RATE_LIMIT_UPDATE_BYTES_PER_MIN", 4 * 1024 * 1024),
+    rateLimitUpdateBytesPerMin: int(env, "RATE_LIMIT_UPDATE_BYTES_PER_MIN", 1024 * 1024),
     rateLimitUploadsPerHour: int(env, "RATE_LIMIT_UPLOADS_PER_HOUR", 30),
     videoProbe: (probe as "ffprobe" | "structure" | undefined) ?? null,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
