@@ -9,7 +9,7 @@
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { describe, expect, it } from "vitest";
-import { editMessageText, findMessageMap, markMessageDeleted } from "@wbk/shared";
+import { editMessageText, findMessageMap, markMessageDeleted, readPositions, setReadPosition } from "@wbk/shared";
 import { writeRawMessage } from "./helpers/doc.js";
 import { useTwoPeople } from "./helpers/fixture.js";
 import { api, type TestUser } from "./helpers/users.js";
@@ -281,6 +281,38 @@ describe("hand-built updates from a hostile member", () => {
     const answer = await push(cast.ben, update);
     expect(answer).toEqual({ status: 422, body: { error: { code: "update_refused", message: "messages may only hold message maps" } } });
     expect((await listed()).map((m) => m.id)).toContain("shadow-list");
+  });
+
+  it("refuses a change overlapping the server's last clock that claims another place than that clock's", async () => {
+    const client = 91_000_012;
+    expect((await push(cast.ben, buildUpdate([{ client, clock: 0, structs: benMessage(client, "straddle-target") }]))).status).toBe(200);
+    // The last clock Ben's message has plus one new one, as one deleted item "clearing Ben's
+    // read position": Yjs would put the new clock after his message's last field and delete it.
+    const update = buildUpdate([{ client, clock: 5, structs: [{ parentRoot: "reads", parentSub: cast.ben.user.id, deleted: 2 }] }]);
+    const answer = await push(cast.ben, update);
+    expect(answer).toEqual({
+      status: 422,
+      body: { error: { code: "update_refused", message: "a change that overlaps what the server has must continue it in the same place" } },
+    });
+    expect((await listed()).find((m) => m.id === "straddle-target")).toEqual({ id: "straddle-target", authorId: cast.ben.user.id, text: "hi" });
+  });
+
+  it("accepts a client's whole state again where merged items overlap what the server has", async () => {
+    const response = await fetch(`${cast.server.url}${syncPath()}`, { headers: { authorization: `Bearer ${cast.ben.token}` } });
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, new Uint8Array(await response.arrayBuffer()));
+    const start = Y.encodeStateVector(doc);
+    setReadPosition(doc, cast.ben.user.id, 1);
+    expect((await push(cast.ben, Y.encodeStateAsUpdate(doc, start))).status).toBe(200);
+    // Two more positions: the first two values, both replaced, merge into one deleted item that
+    // starts at the clock the server has. Sent whole, as a client that lost track would.
+    setReadPosition(doc, cast.ben.user.id, 2);
+    setReadPosition(doc, cast.ben.user.id, 3);
+    expect((await push(cast.ben, Y.encodeStateAsUpdate(doc))).status).toBe(200);
+    const stored = await fetch(`${cast.server.url}${syncPath()}`, { headers: { authorization: `Bearer ${cast.ann.token}` } });
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, new Uint8Array(await stored.arrayBuffer()));
+    expect(readPositions(copy)[cast.ben.user.id]).toBe(3);
   });
 
   it("accepts what an offline client writes: messages created, edited twice and deleted before they reach the server", async () => {

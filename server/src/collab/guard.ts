@@ -210,6 +210,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
 
   for (const item of newItems) {
     const loc = locate(item);
+    if (item.id.clock < Y.getState(doc.store, item.id.client)) continuesInPlace(doc, item, loc);
     const writer = writerOf(item);
     // Only a relay of what the server itself once wrote can carry its client id (see writerOf).
     if (writer === SERVER_USER) continue;
@@ -475,6 +476,25 @@ function deleteSetIndex(clients: Map<number, Array<{ clock: number; len: number 
     }
     return found >= 0 && ranges[found]!.end > item.id.clock;
   };
+}
+
+/**
+ * An item that starts at clocks the document has and goes on past them: Yjs keeps only the new
+ * part and puts it right after the document's item at the clock before, wherever that is,
+ * under the parent the update claims. An honest client sends this only for a run of its own
+ * items that were merged into one (they share their place); anywhere else the new part would
+ * land in one place while claiming another (and delete what it lands next to), so it is refused.
+ */
+function continuesInPlace(doc: Y.Doc, item: Y.Item, loc: Located): void {
+  const before = Y.getItem(doc.store, Y.createID(item.id.client, Y.getState(doc.store, item.id.client) - 1)) as Y.Item | Y.GC;
+  const place = before instanceof Y.Item ? parentOfDocItem(doc, before) : null;
+  const same =
+    place !== null &&
+    before instanceof Y.Item &&
+    before.parentSub === loc.parentSub &&
+    (("root" in place && "root" in loc.parent && place.root === loc.parent.root) ||
+      ("item" in place && "item" in loc.parent && keyOf(place.item.item.id) === keyOf(loc.parent.item.item.id)));
+  if (!same) refuse("a change that overlaps what the server has must continue it in the same place");
 }
 
 function parentOfDocItem(doc: Y.Doc, item: Y.Item): Parent {
