@@ -9,7 +9,7 @@
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { describe, expect, it } from "vitest";
-import { editMessageText, findMessageMap, markMessageDeleted, readPositions, setReadPosition } from "@wbk/shared";
+import { editMessageText, findMessageMap, markMessageDeleted, readPositions, setReadPosition, type UserId } from "@wbk/shared";
 import { writeRawMessage } from "./helpers/doc.js";
 import { useTwoPeople } from "./helpers/fixture.js";
 import { api, type TestUser } from "./helpers/users.js";
@@ -302,17 +302,42 @@ describe("hand-built updates from a hostile member", () => {
     const doc = new Y.Doc();
     Y.applyUpdate(doc, new Uint8Array(await response.arrayBuffer()));
     const start = Y.encodeStateVector(doc);
-    setReadPosition(doc, cast.ben.user.id, 1);
+    setReadPosition(doc, cast.ben.user.id as UserId, 1);
     expect((await push(cast.ben, Y.encodeStateAsUpdate(doc, start))).status).toBe(200);
     // Two more positions: the first two values, both replaced, merge into one deleted item that
     // starts at the clock the server has. Sent whole, as a client that lost track would.
-    setReadPosition(doc, cast.ben.user.id, 2);
-    setReadPosition(doc, cast.ben.user.id, 3);
+    setReadPosition(doc, cast.ben.user.id as UserId, 2);
+    setReadPosition(doc, cast.ben.user.id as UserId, 3);
     expect((await push(cast.ben, Y.encodeStateAsUpdate(doc))).status).toBe(200);
     const stored = await fetch(`${cast.server.url}${syncPath()}`, { headers: { authorization: `Bearer ${cast.ann.token}` } });
     const copy = new Y.Doc();
     Y.applyUpdate(copy, new Uint8Array(await stored.arrayBuffer()));
     expect(readPositions(copy)[cast.ben.user.id]).toBe(3);
+  });
+
+  it("refuses a read position past the newest message's seq", async () => {
+    const newest = await api<{ messages: Array<{ seq: number }> }>(cast.server.url, "GET", `/api/conversations/${cast.conversationId}/messages?before=latest&limit=1`, {
+      token: cast.ben.token,
+    });
+    const last = newest.body.messages[0]!.seq;
+    const response = await fetch(`${cast.server.url}${syncPath()}`, { headers: { authorization: `Bearer ${cast.ben.token}` } });
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, new Uint8Array(await response.arrayBuffer()));
+    const pushRead = async (seq: number) => {
+      const before = Y.encodeStateVector(doc);
+      setReadPosition(doc, cast.ben.user.id as UserId, seq);
+      return push(cast.ben, Y.encodeStateAsUpdate(doc, before));
+    };
+    expect(await pushRead(last + 1)).toEqual({
+      status: 422,
+      body: { error: { code: "update_refused", message: "a read position is at most the newest message's seq" } },
+    });
+    // The refused write stays in this replica only; a fresh one writes the newest seq itself.
+    const fresh = new Y.Doc();
+    Y.applyUpdate(fresh, new Uint8Array(await (await fetch(`${cast.server.url}${syncPath()}`, { headers: { authorization: `Bearer ${cast.ben.token}` } })).arrayBuffer()));
+    const before = Y.encodeStateVector(fresh);
+    setReadPosition(fresh, cast.ben.user.id as UserId, last);
+    expect((await push(cast.ben, Y.encodeStateAsUpdate(fresh, before))).status).toBe(200);
   });
 
   it("accepts what an offline client writes: messages created, edited twice and deleted before they reach the server", async () => {

@@ -245,6 +245,9 @@ describe("SDK chat operations", () => {
     await phone.chat.markRead(2);
     expect(phone.chat.unreadCount).toBe(0);
     expect(phone.chat.readPositions[annId]).toBe(6);
+    // Nor past the newest message: the server would refuse that.
+    await phone.chat.markRead(1_000);
+    expect(phone.chat.readPositions[annId]).toBe(6);
 
     // Two more; the phone reads one of them offline while the laptop reads both: the higher wins
     // on every device, whichever write Yjs keeps.

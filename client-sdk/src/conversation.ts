@@ -309,7 +309,10 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       throw new ChatError("validation_failed", problem.message, 400, [problem]);
     }
     await this.settled();
-    const target = seq ?? this.current.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);
+    // Never past the newest message this device has: the server refuses a position beyond its
+    // newest seq, and this device cannot know of a later one.
+    const newest = this.current.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);
+    const target = Math.min(seq ?? newest, newest);
     this.readHigh = Math.max(this.readHigh, target);
     this.keepReadPosition();
   }

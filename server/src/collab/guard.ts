@@ -25,6 +25,8 @@ export interface GuardContext {
   bindings(clientIds: readonly number[]): Map<number, ClientBinding>;
   /** Whether a message with this id already has a seq in this conversation. */
   messageIdTaken(messageId: string): boolean;
+  /** The newest seq given in this conversation: no read position goes past it. */
+  lastSeq(): number;
 }
 
 export interface GuardResult {
@@ -234,6 +236,8 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
         if (value !== DELETED && (typeof value !== "number" || !Number.isInteger(value) || value < 0)) {
           refuse("a read position is a seq");
         }
+        // Past the newest message it would mark messages read before they are sent.
+        if (typeof value === "number" && value > ctx.lastSeq()) refuse("a read position is at most the newest message's seq");
         actions.push("read.updated");
       } else {
         refuse(`unknown top-level key "${parent.root}"`);

@@ -105,6 +105,7 @@ export class WritePath {
       limits: this.options.limits,
       bindings: (clientIds) => storage.log.bindings(conversationId, clientIds),
       messageIdTaken: (messageId) => storage.log.messageSeq(conversationId, messageId) !== undefined,
+      lastSeq: () => storage.log.lastSeq(conversationId),
     });
     if (!result.changesDocument) return result;
     // Only the user's own new messages count: relaying others' (restoring what the server lost) is not writing.

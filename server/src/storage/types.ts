@@ -136,6 +136,8 @@ export interface UpdateLogStore {
   count(conversationId: ConversationId): number;
   /** The newest log sequence number of the conversation (0 when none). */
   lastLogSeq(conversationId: ConversationId): number;
+  /** The newest message `seq` given in the conversation (0 when none). */
+  lastSeq(conversationId: ConversationId): number;
 }
 
 /** One row of the request log: a REST or tus request, or a socket that signed in or closed. */

@@ -51,6 +51,7 @@ export function sqliteUpdateLog(db: Db, rollups: Rollups): UpdateLogStore {
     "SELECT message_id, seq, author_id, server_time FROM messages WHERE conversation_id = ? AND message_id = ?",
   );
   const lastLogSeq = db.prepare<[string], { last_log_seq: number }>("SELECT last_log_seq FROM conversations WHERE id = ?");
+  const lastSeq = db.prepare<[string], { last_seq: number }>("SELECT last_seq FROM conversations WHERE id = ?");
   const count = db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM update_log WHERE conversation_id = ?");
 
   const allocateSeq = (conversationId: string): number => {
@@ -111,5 +112,6 @@ export function sqliteUpdateLog(db: Db, rollups: Rollups): UpdateLogStore {
       }).immediate(),
     count: (conversationId) => count.get(conversationId)?.n ?? 0,
     lastLogSeq: (conversationId) => lastLogSeq.get(conversationId)?.last_log_seq ?? 0,
+    lastSeq: (conversationId) => lastSeq.get(conversationId)?.last_seq ?? 0,
   };
 }
