@@ -8,6 +8,8 @@ import * as Y from "yjs";
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protocols/awareness";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import * as encoding from "lib0/encoding";
+import { FRAME, WireClient, frame } from "./helpers/collabWire.js";
 import { writeRawMessage } from "./helpers/doc.js";
 import { useTwoPeople } from "./helpers/fixture.js";
 import { api, eventually, signUp, type TestUser } from "./helpers/users.js";
@@ -96,6 +98,36 @@ describe("presence as the server vouches for it", () => {
     ann.provider.awareness!.setLocalState({ typing: true });
     await eventually(() => expect(seen(cleoPeer).get(ann.doc.clientID)).toEqual({ typing: true, user: { id: cast.ann.user.id, displayName: "Ann" } }));
     expect(seen(cleoPeer).get(ben.doc.clientID)).toEqual({ typing: false, user: { id: cast.ben.user.id, displayName: "Ben" } });
+  });
+
+  it("handles at most 10 presence frames a second per socket and conversation, and the newest always", async () => {
+    const ben = join(cast.ben);
+    await ben.synced;
+    const name = `conversation:${cast.conversationId}`;
+    const wire = await WireClient.open(cast.server.url);
+    expect((await wire.authenticate(name, cast.ann.token)).kind).toBe("authenticated");
+    const flooder = new Awareness(new Y.Doc());
+    // Counts the flooder's frames the server checks (a hook after the server's own).
+    let handled = 0;
+    cast.server.running.hocuspocus.configuration.extensions.push({
+      extensionName: "count-presence",
+      async beforeHandleAwareness({ states }: { states: Map<number, unknown> }) {
+        if (states.has(flooder.clientID)) handled++;
+      },
+    });
+    const started = Date.now();
+    // 500 frames at once, as a flooding client sends them; the last one says typing.
+    for (let i = 0; i < 500; i++) {
+      flooder.setLocalState({ typing: i === 499 });
+      const update = encodeAwarenessUpdate(flooder, [flooder.clientID]);
+      wire.send(frame(name, FRAME.awareness, (e) => encoding.writeVarUint8Array(e, update)));
+    }
+    await eventually(() => expect(seen(ben).get(flooder.clientID)).toEqual({ typing: true, user: { id: cast.ann.user.id, displayName: "Ann" } }), 5_000);
+    const seconds = Math.ceil((Date.now() - started) / 1000);
+    expect(handled).toBeGreaterThanOrEqual(2);
+    expect(handled).toBeLessThanOrEqual(10 * (seconds + 1));
+    flooder.destroy();
+    await wire.close();
   });
 
   it("a non-member is refused the document and sees no one", async () => {

@@ -27,6 +27,13 @@ const PENDING_AUTH_MS = 30_000;
 /** Hocuspocus's application-level heartbeat: the server sends Ping, providers answer Pong. */
 const PING = new Uint8Array([9]);
 const MESSAGE_PONG = 10;
+/**
+ * Presence frames one socket has handled per conversation per second. Each costs Hocuspocus a
+ * scratch document and awareness to check, and one member sending thousands a second held the
+ * event loop for seconds. Later ones wait for the next second, and of those only the newest is
+ * handled: a presence frame states the sender's whole presence, so the newest says it all.
+ */
+const PRESENCE_FRAMES_PER_SECOND = 10;
 
 /**
  * Whether Hocuspocus has this address open on the socket, or an Auth for it under way: the
@@ -50,6 +57,45 @@ function isRouted(client: unknown, address: string, name: string): boolean {
 function touch(client: unknown): void {
   const state = client as { lastMessageReceivedAt?: unknown };
   if (typeof state.lastMessageReceivedAt === "number") state.lastMessageReceivedAt = Date.now();
+}
+
+/** PRESENCE_FRAMES_PER_SECOND for one socket, per conversation. */
+class PresencePacer {
+  private readonly byDocument = new Map<string, { since: number; count: number; waiting: Uint8Array | null; timer: NodeJS.Timeout | null }>();
+
+  constructor(private readonly handle: (bytes: Uint8Array) => void) {}
+
+  offer(document: string, bytes: Uint8Array): void {
+    const now = Date.now();
+    let state = this.byDocument.get(document);
+    if (!state || now - state.since >= 1000) {
+      if (state?.timer) clearTimeout(state.timer);
+      state = { since: now, count: 0, waiting: null, timer: null };
+      this.byDocument.set(document, state);
+    }
+    if (state.count < PRESENCE_FRAMES_PER_SECOND) {
+      state.count += 1;
+      this.handle(bytes);
+      return;
+    }
+    state.waiting = bytes;
+    if (state.timer) return;
+    const current = state;
+    current.timer = setTimeout(() => {
+      current.timer = null;
+      const waiting = current.waiting;
+      current.waiting = null;
+      current.since = Date.now();
+      current.count = waiting ? 1 : 0;
+      if (waiting) this.handle(waiting);
+    }, current.since + 1000 - now);
+    current.timer.unref();
+  }
+
+  stop(): void {
+    for (const state of this.byDocument.values()) if (state.timer) clearTimeout(state.timer);
+    this.byDocument.clear();
+  }
 }
 
 export interface CollabTransportOptions {
@@ -119,6 +165,9 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
       asked.set(name, now);
       return true;
     };
+    const presence = new PresencePacer((bytes) => {
+      if (ws.readyState === ws.OPEN) client.handleMessage(bytes);
+    });
     ws.on("message", (data) => {
       const bytes = toBytes(data);
       if (bytes.byteLength > maxFrame) {
@@ -158,10 +207,15 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
       // sent it before it learnt (a refused change goes out in sync step 2 and again as an
       // update), and replayed onto the next open it would get that one refused too.
       if (header.type !== FRAME.auth && !isRouted(client, header.address, header.name)) return;
+      if (header.type === FRAME.awareness) {
+        presence.offer(header.name, bytes);
+        return;
+      }
       client.handleMessage(bytes);
     });
     ws.on("pong", () => alive.add(ws));
     ws.on("close", (code, reason) => {
+      presence.stop();
       sockets.remove(ws);
       client.handleClose({ code, reason: reason.toString() });
     });
