@@ -26,9 +26,8 @@ describe("demo page in Chromium", () => {
     const form = annPage.getByTestId("new-conversation-form");
     await form.locator('input[name="title"]').fill("Playdate on Saturday");
     await form.locator('input[name="members"]').fill("BEN@example.com");
+    // Created, it opens by itself.
     await annPage.getByTestId("new-conversation-submit").click();
-    const annItem = annPage.getByTestId("conversation-item").filter({ hasText: "Playdate on Saturday" });
-    await annItem.click();
     await expect.poll(() => annPage.getByTestId("chat-title").textContent()).toBe("Playdate on Saturday");
 
     await annPage.getByTestId("composer").fill("Hi Ben! Park at 10?");
@@ -68,6 +67,10 @@ describe("demo page in Chromium", () => {
       .toBe("That conversation is not one of yours: ask a member to add you.");
     await benItem.click();
     await expect.poll(() => benPage.getByTestId("open-error").count()).toBe(0);
+    // On the phone, with a chat open, the notice is in sight too.
+    await annPage.evaluate(() => (location.hash = "c=not-one-of-anns"));
+    await expect.poll(() => annPage.getByTestId("open-error").isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await annPage.getByTestId("chat-title").textContent()).toBe("Playdate on Saturday");
 
     await annPage.screenshot({ path: outputPath("browser-chat-ann.png"), fullPage: true });
     await benPage.screenshot({ path: outputPath("browser-chat-ben.png"), fullPage: true });

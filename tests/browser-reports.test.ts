@@ -69,7 +69,7 @@ describe("weekly reports in the demo page", () => {
     await form.locator('input[name="title"]').fill("Questions");
     await form.locator('input[name="members"]').fill(ADMIN.email);
     await user.getByTestId("new-conversation-submit").click();
-    await user.getByTestId("conversation-item").filter({ hasText: "Questions" }).click();
+    await expect.poll(() => user.getByTestId("chat-title").textContent()).toBe("Questions");
     await send(user, "Hello, is the school trip on Friday?", 1);
     await send(user, "And what should they bring?", 2);
 

@@ -46,3 +46,5 @@ export type {
 /** The weekly report's contract, for apps that show reports to admins (the SDK has no report calls). */
 export type { SearchPage, SearchResult } from "@wbk/shared";
 export { REPORT_ACTIONS, type ReportAction, type ReportIndex, type WeeklyReport } from "@wbk/shared";
+/** The longest search query the server takes (characters, after trimming). */
+export { SEARCH_QUERY_MAX } from "@wbk/shared";

@@ -3,7 +3,7 @@
  * header, the matches newest first with the matching words marked, author and time, and
  * "More results" while there are older matches. Picking one shows it in the log.
  */
-import { ChatError, type ConversationHandle, type SearchResult } from "@wbk/client-sdk";
+import { ChatError, SEARCH_QUERY_MAX, type ConversationHandle, type SearchResult } from "@wbk/client-sdk";
 import { el, errorMessage, isolate, type View } from "../dom.js";
 import { formatClock } from "../format.js";
 
@@ -33,6 +33,7 @@ export function searchView(handle: ConversationHandle, options: SearchOptions): 
     "aria-label": "Search this conversation",
     enterkeyhint: "search",
     autocomplete: "off",
+    maxlength: String(SEARCH_QUERY_MAX),
   });
   const closeButton = el("button", { type: "button", class: "icon", "data-testid": "search-close", "aria-label": "Close search" }, "✕");
   const form = el("form", { class: "search-form", role: "search" }, input, closeButton);

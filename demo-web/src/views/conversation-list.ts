@@ -37,7 +37,11 @@ export function conversationListView(
   const element = el(
     "section",
     { class: "conversation-list", "aria-label": "Conversations" },
-    newConversationForm(client, () => void refresh()),
+    newConversationForm(client, (conversation) => {
+      void refresh();
+      // The one who creates a conversation wants to write in it.
+      options.onOpen(conversation);
+    }),
     status,
     items,
     empty,
@@ -252,7 +256,7 @@ export function conversationListView(
   };
 }
 
-function newConversationForm(client: ChatClient, onCreated: () => void): HTMLFormElement {
+function newConversationForm(client: ChatClient, onCreated: (conversation: Conversation) => void): HTMLFormElement {
   const form = el(
     "form",
     { class: "new-conversation", "data-testid": "new-conversation-form", novalidate: true },
@@ -279,9 +283,9 @@ function newConversationForm(client: ChatClient, onCreated: () => void): HTMLFor
     submit.disabled = true;
     showError(form, "form-error", null);
     try {
-      await client.createConversation({ title: String(data.get("title") ?? ""), memberEmails });
+      const conversation = await client.createConversation({ title: String(data.get("title") ?? ""), memberEmails });
       form.reset();
-      onCreated();
+      onCreated(conversation);
     } catch (err) {
       showError(form, "form-error", errorMessage(err));
     } finally {

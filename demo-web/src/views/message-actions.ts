@@ -110,6 +110,11 @@ export function messageActions(options: ActionsOptions): MessageActions {
     event.stopPropagation();
     close(true);
   });
+  // Tabbing out of it closes it too, so no menu stays open behind the focus.
+  panel.addEventListener("focusout", (event) => {
+    const next = event.relatedTarget as Node | null;
+    if (next && !panel.contains(next) && !opener?.contains(next)) close(false);
+  });
   // A tap or click anywhere else closes it, as menus do.
   const onPointerDown = (event: PointerEvent) => {
     const target = event.target as Node | null;

@@ -102,7 +102,8 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
 
   function open(conversation: Conversation): void {
     wanted = null;
-    showError(list.element, "open-error", null);
+    // In the top bar: seen whichever pane shows (on a phone only one does).
+    showError(header, "open-error", null);
     chat?.dispose();
     chat = chatView(client, conversation, { onBack: close });
     openId = conversation.id;
@@ -136,7 +137,7 @@ export function shellView(client: ChatClient, options: ShellOptions): View {
     else {
       // A link to a conversation the user is not in (or that is gone): say so, not nothing.
       rememberConversation(openId);
-      showError(list.element, "open-error", "That conversation is not one of yours: ask a member to add you.");
+      showError(header, "open-error", "That conversation is not one of yours: ask a member to add you.");
     }
   }
 
