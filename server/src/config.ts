@@ -41,6 +41,8 @@ export interface ServerConfig {
   staticDir: string | null;
   /** Debounce of snapshot writes (ms). */
   storeDebounceMs: number;
+  /** Whether REST and tus requests are logged for the reports: always, except to measure its cost (bench W7). */
+  requestLog: boolean;
   /**
    * The server's clock (ms), for every stored time: sessions, log rows, requests, reports.
    * Date.now when unset; tests inject one to make weeks of activity without waiting.
@@ -141,6 +143,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     logLevel,
     staticDir: null,
     storeDebounceMs: 2000,
+    requestLog: true,
   };
   return { ...config, ...overrides };
 }

@@ -140,7 +140,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   });
   const requireAuth = createAuthGuard({ sessions, storage, trustProxy: config.trustProxy });
   const origins = createOriginPolicy({ corsOrigins: config.corsOrigins, trustProxy: config.trustProxy });
-  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog, now, origins });
+  const app = createApp({ limits: config.limits, logger: logger.child({ module: "http" }), requestLog: config.requestLog ? requestLog : null, now, origins });
   systemRoutes(app, {
     limits: config.limits,
     health: () => ({ documents: hocuspocus.getDocumentsCount(), sockets: sockets.size }),

@@ -21,7 +21,8 @@ import { utf8Body } from "./utf8Body.js";
 export function createApp(options: {
   limits: Limits;
   logger: Logger;
-  requestLog: RequestLogger;
+  /** null: requests are not logged (only to measure what logging costs). */
+  requestLog: RequestLogger | null;
   now: () => number;
   /** Own origin and CORS_ORIGINS: CORS headers and the CSRF check. */
   origins: OriginPolicy;
@@ -37,7 +38,7 @@ export function createApp(options: {
   // Preflights are answered here, before the request log: they are the browser's, not API calls.
   app.use("/api/*", corsForListed(options.origins));
   // Before the body limit, so refused bodies are counted too.
-  app.use("/api/*", requestLog(options.requestLog, options.now));
+  if (options.requestLog) app.use("/api/*", requestLog(options.requestLog, options.now));
   app.use("/api/*", csrfGuard(options.origins, options.logger));
   const utf8 = utf8Body();
   const jsonLimit = bodyLimit({
