@@ -6,11 +6,12 @@
  * real SDK clients.
  */
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from "@hocuspocus/provider";
-import { type AuthResult, type MessageDto } from "@wbk/shared";
+import { createLogger } from "@wbk/server";
+import { type AuthResult, type MessageDto, type UserId } from "@wbk/shared";
 import WebSocket from "ws";
 import * as Y from "yjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SlidingWindow } from "../server/src/rateLimit.js";
+import { RateLimits, SlidingWindow } from "../server/src/rateLimit.js";
 import { Clock } from "./helpers/activity.js";
 import { writeRawMessage } from "./helpers/doc.js";
 import { startFaultProxy } from "./helpers/faultProxy.js";
@@ -516,6 +517,28 @@ describe("changes: RATE_LIMIT_UPDATES_PER_MIN and RATE_LIMIT_UPDATE_BYTES_PER_MI
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("RateLimits.admitUpdate", () => {
+  it("takes a minute's changes at most a thirtieth a second (never fewer than 10)", () => {
+    const clock = new Clock();
+    clock.at(T0);
+    const logs = new Logs();
+    const limits = new RateLimits({
+      authPerMin: 0,
+      messagesPerMin: 0,
+      updatesPerMin: 600,
+      updateBytesPerMin: 0,
+      now: clock.now,
+      logger: createLogger("warn", logs),
+    });
+    for (let i = 0; i < 20; i++) limits.admitUpdate("ann" as UserId, 100);
+    expect(() => limits.admitUpdate("ann" as UserId, 100)).toThrow("at most 20 changes a second; try again in 1 s");
+    limits.admitUpdate("ben" as UserId, 100);
+    clock.at(T0 + 1_000);
+    limits.admitUpdate("ann" as UserId, 100);
+    expect(logs.hits()).toEqual([{ limit: "RATE_LIMIT_UPDATES_PER_MIN", userId: "ann", bytes: 100, retryAfterSeconds: 1 }]);
   });
 });
 

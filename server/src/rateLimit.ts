@@ -108,6 +108,7 @@ export class RateLimits {
   private readonly authByAccount: SlidingWindow;
   private readonly messagesByUser: SlidingWindow;
   private readonly updatesByUser: SlidingWindow;
+  private readonly updatesBySecond: SlidingWindow;
   private readonly updateBytesByUser: SlidingWindow;
 
   constructor(private readonly options: RateLimitOptions) {
@@ -115,6 +116,10 @@ export class RateLimits {
     this.authByAccount = new SlidingWindow(options.authPerMin, MINUTE_MS, options.now);
     this.messagesByUser = new SlidingWindow(options.messagesPerMin, MINUTE_MS, options.now);
     this.updatesByUser = new SlidingWindow(options.updatesPerMin, MINUTE_MS, options.now);
+    // A minute's changes sent within a second kept the event loop for over a second (each is
+    // its own commit): at most a thirtieth of them a second, and never fewer than 10.
+    const perSecond = options.updatesPerMin === 0 ? 0 : Math.max(10, Math.ceil(options.updatesPerMin / 30));
+    this.updatesBySecond = new SlidingWindow(perSecond, 1000, options.now);
     this.updateBytesByUser = new SlidingWindow(options.updateBytesPerMin, MINUTE_MS, options.now);
   }
 
@@ -170,19 +175,20 @@ export class RateLimits {
    */
   admitUpdate(userId: UserId, bytes: number): void {
     const byCount = this.updatesByUser.waitMs(userId, 1);
+    const bySecond = this.updatesBySecond.waitMs(userId, 1);
     const byBytes = this.updateBytesByUser.waitMs(userId, bytes);
-    if (byCount > 0 || byBytes > 0) {
-      const overBytes = byBytes > byCount;
-      throw rateLimited(
-        this.options.logger,
-        { limit: overBytes ? "RATE_LIMIT_UPDATE_BYTES_PER_MIN" : "RATE_LIMIT_UPDATES_PER_MIN", userId, bytes },
-        overBytes
-          ? `at most ${this.updateBytesByUser.limit} bytes of changes a minute`
-          : `at most ${this.updatesByUser.limit} changes a minute`,
-        Math.max(byCount, byBytes),
-      );
+    if (byCount > 0 || byBytes > 0 || bySecond > 0) {
+      const [rule, waitMs] =
+        byBytes >= Math.max(byCount, bySecond) && byBytes > 0
+          ? [`at most ${this.updateBytesByUser.limit} bytes of changes a minute`, byBytes]
+          : byCount >= bySecond
+            ? [`at most ${this.updatesByUser.limit} changes a minute`, byCount]
+            : [`at most ${this.updatesBySecond.limit} changes a second`, bySecond];
+      const limit = waitMs === byBytes && byBytes > 0 ? "RATE_LIMIT_UPDATE_BYTES_PER_MIN" : "RATE_LIMIT_UPDATES_PER_MIN";
+      throw rateLimited(this.options.logger, { limit, userId, bytes }, rule, waitMs);
     }
     this.updatesByUser.record(userId, 1);
+    this.updatesBySecond.record(userId, 1);
     this.updateBytesByUser.record(userId, bytes);
   }
 }
