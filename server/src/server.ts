@@ -254,6 +254,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
         await Promise.all([closed, socketsClosed]);
         writePath.flushStamps();
         persistence.storeAll();
+        // Changes that arrived while the sockets closed reach the search index too.
+        indexer.flush();
         for (const document of hocuspocus.documents.values()) document.destroy();
         requestLog.close();
         storage.close();

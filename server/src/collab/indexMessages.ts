@@ -42,6 +42,13 @@ function entriesOf(doc: Y.Doc): SearchEntry[] {
 export class MessageIndexer {
   private hocuspocus: Hocuspocus | null = null;
   private stopped = false;
+  /**
+   * Messages changed since the last index write, per document. Written together once per
+   * event-loop turn: one commit (and one fsync) for all the updates that arrived meanwhile,
+   * instead of one per update, which was a third of the server's time under load.
+   */
+  private readonly pending = new Map<Document, Set<MessageMap>>();
+  private flushQueued = false;
 
   constructor(
     private readonly storage: Storage,
@@ -66,6 +73,8 @@ export class MessageIndexer {
 
   /** Rebuilds a stale conversation's index now (before it is searched). */
   ensureFresh(conversationId: ConversationId): void {
+    // A search sees every change applied before it, also those still waiting for their write.
+    this.flush();
     if (this.storage.search.isStale(conversationId)) this.rebuild(conversationId);
   }
 
@@ -90,6 +99,7 @@ export class MessageIndexer {
   }
 
   stop(): void {
+    this.flush();
     this.stopped = true;
   }
 
@@ -134,14 +144,39 @@ export class MessageIndexer {
     // After the transaction's garbage collection: a snapshot taken from here holds no replaced text.
     document.on("afterTransactionCleanup", () => {
       if (touched.size === 0) return;
-      const maps = [...touched];
+      const waiting = this.pending.get(document) ?? new Set<MessageMap>();
+      for (const map of touched) waiting.add(map);
       touched.clear();
-      this.update(document, maps);
+      this.pending.set(document, waiting);
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
     });
   }
 
-  private update(document: Document, maps: readonly MessageMap[]): void {
-    const conversationId = this.conversationOf(document);
+  /** Writes what changed since the last turn, for every document, in one transaction. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.pending.size === 0) return;
+    const batches = [...this.pending].map(([document, maps]) => ({ document, ...this.changesOf([...maps]) }));
+    this.pending.clear();
+    try {
+      this.storage.transaction(() => {
+        for (const { document, put, remove } of batches) {
+          const conversationId = this.conversationOf(document);
+          if (put.length > 0) this.storage.search.put(conversationId, put);
+          if (remove.length > 0) this.storage.search.remove(conversationId, remove);
+        }
+      });
+    } catch (error) {
+      this.logger.error({ err: error, documents: batches.map((b) => b.document.name) }, "search index write failed; rebuilding later");
+      for (const { document } of batches) this.markStale(this.conversationOf(document));
+    }
+    // After the index write: a purge stores the document and checkpoints, index included.
+    for (const { document, deleted } of batches) if (deleted.length > 0) this.purge.request(document, deleted);
+  }
+
+  private changesOf(maps: readonly MessageMap[]): { put: SearchEntry[]; remove: string[]; deleted: string[] } {
     const put: SearchEntry[] = [];
     const remove: string[] = [];
     const deleted: string[] = [];
@@ -153,16 +188,7 @@ export class MessageIndexer {
       if (entry) put.push(entry);
       else remove.push(id);
     }
-    try {
-      this.storage.transaction(() => {
-        if (put.length > 0) this.storage.search.put(conversationId, put);
-        if (remove.length > 0) this.storage.search.remove(conversationId, remove);
-      });
-    } catch (error) {
-      this.logger.error({ err: error, document: document.name }, "search index write failed; rebuilding later");
-      this.markStale(conversationId);
-    }
-    if (deleted.length > 0) this.purge.request(document, deleted);
+    return { put, remove, deleted };
   }
 
   private markStale(conversationId: ConversationId): void {
