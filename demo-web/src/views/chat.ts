@@ -140,8 +140,16 @@ export function chatView(client: ChatClient, conversation: Conversation, options
     log.dataset.history = loadingOlder ? "loading" : handle.hasOlder ? "older" : "start";
     showLatestButton();
     markSeen();
-    // A first page too short to scroll gives no scroll event to load the next one on.
-    if (handle.hasOlder && log.scrollHeight <= log.clientHeight) void loadOlder();
+    fillIfShort();
+  }
+
+  /**
+   * A first page too short to scroll gives no scroll event to load the next one on. Only once
+   * the log is on screen: built before it is attached, it has no height and would load a page
+   * more than the screen needs.
+   */
+  function fillIfShort(): void {
+    if (handle.hasOlder && log.clientHeight > 0 && log.scrollHeight <= log.clientHeight) void loadOlder();
   }
 
   log.addEventListener("scroll", () => {
@@ -152,6 +160,7 @@ export function chatView(client: ChatClient, conversation: Conversation, options
   });
   const resizes = new ResizeObserver(() => {
     if (stuck) toBottom();
+    fillIfShort();
   });
   resizes.observe(log);
 
