@@ -258,9 +258,13 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   }
 
   // ---- the value each written message key ends with ----
-  // Yjs keeps a map key's rightmost item. A client's writes to one key form one chain, each
-  // value right after the one before; any other shape lets a sender pick which value stays
-  // (a deleted one placed last would remove the field), so it is refused.
+  // A new message: Yjs keeps a map key's rightmost item, and one client writes a new message in
+  // one update, each value right after the one before; any other shape lets a sender pick which
+  // value stays (a deleted one placed last would drop a field), so it is refused.
+  // A message the document has: only its author, or an admin deleting it, writes to it (below),
+  // and their writes may meet another device's concurrent ones or come again from a stale
+  // state vector, so no shape is required of them; each live value is checked, and a delete
+  // range may remove the earlier values of the keys they write.
   const chains = new Map<string, { message: AnyItem; key: string; items: Y.Item[] }>();
   for (const { located: loc, message } of fieldWrites) {
     const slot = `${keyOf(message.item.id)}/${loc.parentSub}`;
@@ -268,25 +272,20 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     chain.items.push(loc.item);
     chains.set(slot, chain);
   }
-  /** What a written key holds after the update: its chain's last value, or DELETED. */
+  /** What a written key holds after the update: its last value, or DELETED. */
   const written = new Map<string, unknown>();
   for (const [slot, { message, key, items }] of chains) {
-    const { first, last } = orderChain(doc, items, key);
-    const value = isDeleted(last) ? DELETED : anyValue(last);
-    written.set(slot, value);
     const entry = newMessages.get(keyOf(message.item.id));
     if (message.source === "update" && entry) {
+      const { last } = orderChain(doc, items, key);
+      const value = isDeleted(last) ? DELETED : anyValue(last);
+      written.set(slot, value);
       if (value !== DELETED) entry.fields.set(key, value);
       continue;
     }
-    if (value === DELETED) refuse("message fields are never removed");
-    // Replacing the document's current value lets the update delete it; a chain that starts
-    // further left (written concurrently) does not.
-    const current = ((message.item.content as Y.ContentType).type as Y.Map<unknown>)._map.get(key);
-    const replacesCurrent = current
-      ? first.origin !== null && keyOf(first.origin) === keyOf(lastIdOf(current))
-      : first.origin === null;
-    if (replacesCurrent) replaced.add(slot);
+    const live = items.filter((item) => !isDeleted(item));
+    written.set(slot, live.length > 0 ? anyValue(live[live.length - 1]) : DELETED);
+    replaced.add(slot);
   }
   const writtenValue = (message: AnyItem, key: string): unknown => written.get(`${keyOf(message.item.id)}/${key}`);
 
@@ -316,8 +315,12 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
     const messageMap = (message.item.content as Y.ContentType).type as Y.Map<unknown>;
     const author = isNew ? writtenValue(message, "authorId") : messageMap.get("authorId");
     if (!isMessageKey(key)) refuse(`unknown message key "${key}"`);
-    // A value replaced within this update is never seen: only the chain's last one counts.
-    if (isDeleted(loc.item)) continue;
+    if (isDeleted(loc.item)) {
+      // A deleted value placed last would remove the field: nobody else may put one there.
+      if (!isNew && writer !== author && !ctx.isAdmin) refuse("message fields are never removed");
+      // Otherwise one replaced within this update: never seen.
+      continue;
+    }
     const value = anyValue(loc.item);
     switch (key) {
       case "id":
