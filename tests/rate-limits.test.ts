@@ -487,6 +487,24 @@ describe("changes: RATE_LIMIT_UPDATES_PER_MIN and RATE_LIMIT_UPDATE_BYTES_PER_MI
     expect((await push()).status).toBe(200);
   });
 
+  it("does not count a sync with nothing new, though it carries the document's whole delete set", async () => {
+    clock.at(T0 + 200_000);
+    const { ann, doc, push } = await replica();
+    writeRawMessage(doc, "m1", ann.user.id, "who is in?");
+    expect((await push()).status).toBe(200);
+    const reactions = doc.getArray<Y.Map<unknown>>("messages").get(0).get("reactions") as Y.Map<string>;
+    for (const emoji of ["👍", "❤️"]) {
+      reactions.set(ann.user.id, emoji);
+      expect((await push()).status).toBe(200);
+    }
+    // What a reconnecting client sends when it has nothing new: no items, its delete set.
+    const nothingNew = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(doc));
+    expect(nothingNew.byteLength).toBeGreaterThan(2);
+    for (let i = 0; i < 10; i++) expect((await push(nothingNew)).status).toBe(200);
+    reactions.set(ann.user.id, "🎉");
+    expect((await push()).status).toBe(200);
+  });
+
   it("the SDK keeps a change refused on the socket and sends it once the window frees up", async () => {
     clock.at(T0 + 300_000);
     const ann = await signUp(server.url, "Ann");

@@ -95,10 +95,11 @@ export class WritePath {
   acceptClientUpdate(document: Document, update: Uint8Array, userId: UserId): GuardResult {
     const conversationId = this.conversationOf(document);
     const { storage } = this.options;
-    // An empty update (no items, no deletions: what a client's sync sends when it has nothing
-    // new, on every reconnect) costs nothing to check and is not counted.
-    const empty = update.byteLength === 2 && update[0] === 0 && update[1] === 0;
-    if (!empty) this.options.admitUpdate?.(userId, update.byteLength);
+    // An update without items (what a client's sync sends on every reconnect when it has
+    // nothing new: its whole delete set) counts only once the guard found it deletes something;
+    // one with items counts before any work is done on it.
+    const hasItems = update.byteLength > 0 && update[0] !== 0;
+    if (hasItems) this.options.admitUpdate?.(userId, update.byteLength);
     const result = guardUpdate(document, update, {
       userId,
       isAdmin: this.options.isAdmin(userId),
@@ -108,6 +109,7 @@ export class WritePath {
       lastSeq: () => storage.log.lastSeq(conversationId),
     });
     if (!result.changesDocument) return result;
+    if (!hasItems) this.options.admitUpdate?.(userId, update.byteLength);
     // Only the user's own new messages count: relaying others' (restoring what the server lost) is not writing.
     const own = result.newMessages.filter((message) => message.authorId === userId).length;
     if (own > 0) this.options.admitMessages?.(userId, own);
