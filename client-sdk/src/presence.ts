@@ -48,11 +48,12 @@ export class PresenceTracker {
   }
 
   detach(): void {
+    // Typing ends on the awareness it was said on, before that is let go.
+    this.stopTyping();
     this.awareness?.off("change", this.recompute);
     this.doc?.off("afterTransactionCleanup", this.followClientId);
     this.awareness = null;
     this.doc = null;
-    this.stopTyping();
     this.recompute();
   }
 

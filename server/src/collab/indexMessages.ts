@@ -148,6 +148,12 @@ export class MessageIndexer {
       for (const map of touched) waiting.add(map);
       touched.clear();
       this.pending.set(document, waiting);
+      // A delete is written at once: its purge (which runs from here) must find the index
+      // already without the text, and must not wait past an unload.
+      if ([...waiting].some((map) => map.get("deleted") === true)) {
+        this.flush();
+        return;
+      }
       if (this.flushQueued) return;
       this.flushQueued = true;
       setImmediate(() => this.flush());
@@ -158,9 +164,11 @@ export class MessageIndexer {
   flush(): void {
     this.flushQueued = false;
     if (this.pending.size === 0) return;
-    const batches = [...this.pending].map(([document, maps]) => ({ document, ...this.changesOf([...maps]) }));
+    const waiting = [...this.pending];
     this.pending.clear();
+    let batches: Array<{ document: Document } & ReturnType<MessageIndexer["changesOf"]>> = [];
     try {
+      batches = waiting.map(([document, maps]) => ({ document, ...this.changesOf([...maps]) }));
       this.storage.transaction(() => {
         for (const { document, put, remove } of batches) {
           const conversationId = this.conversationOf(document);
@@ -169,8 +177,8 @@ export class MessageIndexer {
         }
       });
     } catch (error) {
-      this.logger.error({ err: error, documents: batches.map((b) => b.document.name) }, "search index write failed; rebuilding later");
-      for (const { document } of batches) this.markStale(this.conversationOf(document));
+      this.logger.error({ err: error, documents: waiting.map(([document]) => document.name) }, "search index write failed; rebuilding later");
+      for (const [document] of waiting) this.markStale(this.conversationOf(document));
     }
     // After the index write: a purge stores the document and checkpoints, index included.
     for (const { document, deleted } of batches) if (deleted.length > 0) this.purge.request(document, deleted);

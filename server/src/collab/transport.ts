@@ -166,7 +166,10 @@ export function attachCollab(server: Server, options: CollabTransportOptions): {
       return true;
     };
     const presence = new PresencePacer((bytes) => {
-      if (ws.readyState === ws.OPEN) client.handleMessage(bytes);
+      // A frame that waited: the document may have been closed on this socket meanwhile, and
+      // Hocuspocus would replay it onto the next open (see the routing check below).
+      const header = readFrame(bytes);
+      if (ws.readyState === ws.OPEN && header && isRouted(client, header.address, header.name)) client.handleMessage(bytes);
     });
     ws.on("message", (data) => {
       const bytes = toBytes(data);
