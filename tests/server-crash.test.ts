@@ -14,21 +14,11 @@ import type { ConversationHandle } from "@wbk/client-sdk";
 import { afterAll, describe, expect, it } from "vitest";
 import { startFaultProxy } from "./helpers/faultProxy.js";
 import { spawnServer, type ServerProcess } from "./helpers/process.js";
+import { seedFrom, seededRandom } from "./helpers/random.js";
 import { api, clientFor, createConversation, eventually, signUp, type TestUser } from "./helpers/users.js";
 
 const KILLS = 10;
-const SEED = Number(process.env.WBK_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: the kill moments, reproducible from the seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const SEED = seedFrom("WBK_CRASH_SEED");
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wbk-crash-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -75,7 +65,7 @@ async function listAll(url: string, user: TestUser, conversationId: string): Pro
 describe("SIGKILL during a send storm, ten times", () => {
   it("loses nothing confirmed as stored; every message ends up once; the file stays whole", { timeout: 240_000 }, async () => {
     console.log(`server-crash seed ${SEED} (WBK_CRASH_SEED=${SEED} replays it)`);
-    const random = seeded(SEED);
+    const random = seededRandom(SEED);
     let server: ServerProcess = await spawnServer({ DATA_DIR: dataDir, RATE_LIMIT_MESSAGES_PER_MIN: "0", RATE_LIMIT_UPDATES_PER_MIN: "0", RATE_LIMIT_UPDATE_BYTES_PER_MIN: "0" });
     const port = server.port;
     const net = await startFaultProxy({ port });

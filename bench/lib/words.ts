@@ -4,17 +4,7 @@
  * downloaded: the words are made from syllables by the same PRNG.
  */
 
-/** mulberry32: small, fast, good enough to spread benchmark data (as in w7-reports.ts). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "../../tests/helpers/random.js";
 
 const ONSETS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "ch", "cl", "dr", "fl", "gr", "pl", "sh", "st", "th", "tr", ""];
 const VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou"];
