@@ -71,10 +71,8 @@ export function messagesArray(doc: Y.Doc): Y.Array<MessageMap> {
  * anything else in, but a document stored before a guard fix might have it, and reading one
  * must not fail the whole conversation.
  */
-export function messageMaps(doc: Y.Doc): MessageMap[] {
-  return messagesArray(doc)
-    .toArray()
-    .filter((entry: unknown): entry is MessageMap => entry instanceof Y.Map);
+export function* messageMaps(doc: Y.Doc): Generator<MessageMap> {
+  for (const entry of messagesArray(doc) as Iterable<unknown>) if (entry instanceof Y.Map) yield entry as MessageMap;
 }
 
 export function readsMap(doc: Y.Doc): Y.Map<number> {

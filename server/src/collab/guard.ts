@@ -277,7 +277,7 @@ export function guardUpdate(doc: Y.Doc, update: Uint8Array, ctx: GuardContext): 
   for (const [slot, { message, key, items }] of chains) {
     const entry = newMessages.get(keyOf(message.item.id));
     if (message.source === "update" && entry) {
-      const { last } = orderChain(doc, items, key);
+      const last = lastOfChain(doc, items, key);
       const value = isDeleted(last) ? DELETED : anyValue(last);
       written.set(slot, value);
       if (value !== DELETED) entry.fields.set(key, value);
@@ -422,9 +422,9 @@ function anyValue(item: Y.Item | undefined): unknown {
 /**
  * Orders the new values an update writes to one map key: each must follow the one before it
  * (its origin is that item's last clock), none may name a right neighbour, and only the first
- * may start elsewhere (at the document's value, or nowhere). Returns the chain's ends.
+ * may start elsewhere (at the document's value, or nowhere). Returns the last: the one Yjs keeps.
  */
-function orderChain(doc: Y.Doc, items: readonly Y.Item[], key: string): { first: Y.Item; last: Y.Item } {
+function lastOfChain(doc: Y.Doc, items: readonly Y.Item[], key: string): Y.Item {
   const broken = (): never => refuse(`a message's "${key}" values must follow one another`);
   const byLastId = new Map(items.map((item) => [keyOf(lastIdOf(item)), item]));
   const next = new Map<Y.Item, Y.Item>();
@@ -449,7 +449,7 @@ function orderChain(doc: Y.Doc, items: readonly Y.Item[], key: string): { first:
     count++;
   }
   if (count !== items.length) broken();
-  return { first: first!, last };
+  return last;
 }
 
 const lastIdOf = (item: Y.Item): Y.ID => Y.createID(item.id.client, item.id.clock + item.length - 1);

@@ -145,12 +145,16 @@ export class MessageIndexer {
     document.on("afterTransactionCleanup", () => {
       if (touched.size === 0) return;
       const waiting = this.pending.get(document) ?? new Set<MessageMap>();
-      for (const map of touched) waiting.add(map);
+      let deletes = false;
+      for (const map of touched) {
+        waiting.add(map);
+        deletes ||= map.get("deleted") === true;
+      }
       touched.clear();
       this.pending.set(document, waiting);
       // A delete is written at once: its purge (which runs from here) must find the index
       // already without the text, and must not wait past an unload.
-      if ([...waiting].some((map) => map.get("deleted") === true)) {
+      if (deletes) {
         this.flush();
         return;
       }
