@@ -138,7 +138,7 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
 
   /** Whether older messages than `shownMessages` are on the device. */
   get hasOlder(): boolean {
-    return this.history.shown(this.current).length < this.current.length;
+    return this.history.hasOlder(this.current);
   }
 
   /**

@@ -23,6 +23,11 @@ export class HistoryWindow<T extends { id: string }> {
     return page;
   }
 
+  /** Whether messages older than the shown ones are in `all`. */
+  hasOlder(all: readonly T[]): boolean {
+    return this.start(all) > 0;
+  }
+
   private start(all: readonly T[]): number {
     const newestPage = Math.max(0, all.length - this.pageSize);
     if (this.oldestId === null) return newestPage;

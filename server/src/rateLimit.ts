@@ -174,19 +174,13 @@ export class RateLimits {
    * limit (a phone back online) fits an empty window, as for messages.
    */
   admitUpdate(userId: UserId, bytes: number): void {
-    const byCount = this.updatesByUser.waitMs(userId, 1);
-    const bySecond = this.updatesBySecond.waitMs(userId, 1);
-    const byBytes = this.updateBytesByUser.waitMs(userId, bytes);
-    if (byCount > 0 || byBytes > 0 || bySecond > 0) {
-      const [rule, waitMs] =
-        byBytes >= Math.max(byCount, bySecond) && byBytes > 0
-          ? [`at most ${this.updateBytesByUser.limit} bytes of changes a minute`, byBytes]
-          : byCount >= bySecond
-            ? [`at most ${this.updatesByUser.limit} changes a minute`, byCount]
-            : [`at most ${this.updatesBySecond.limit} changes a second`, bySecond];
-      const limit = waitMs === byBytes && byBytes > 0 ? "RATE_LIMIT_UPDATE_BYTES_PER_MIN" : "RATE_LIMIT_UPDATES_PER_MIN";
-      throw rateLimited(this.options.logger, { limit, userId, bytes }, rule, waitMs);
-    }
+    // The rule that frees up last is the one named.
+    const [hit] = [
+      { waitMs: this.updateBytesByUser.waitMs(userId, bytes), limit: "RATE_LIMIT_UPDATE_BYTES_PER_MIN", rule: `at most ${this.updateBytesByUser.limit} bytes of changes a minute` },
+      { waitMs: this.updatesByUser.waitMs(userId, 1), limit: "RATE_LIMIT_UPDATES_PER_MIN", rule: `at most ${this.updatesByUser.limit} changes a minute` },
+      { waitMs: this.updatesBySecond.waitMs(userId, 1), limit: "RATE_LIMIT_UPDATES_PER_MIN", rule: `at most ${this.updatesBySecond.limit} changes a second` },
+    ].sort((a, b) => b.waitMs - a.waitMs);
+    if (hit!.waitMs > 0) throw rateLimited(this.options.logger, { limit: hit!.limit, userId, bytes }, hit!.rule, hit!.waitMs);
     this.updatesByUser.record(userId, 1);
     this.updatesBySecond.record(userId, 1);
     this.updateBytesByUser.record(userId, bytes);
