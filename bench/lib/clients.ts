@@ -89,6 +89,21 @@ function observeMessages(doc: Y.Doc, onDelivery: OnDelivery): void {
   });
 }
 
+/** A client that writes messages into its Y.Doc; `disconnect` ends its connection, then the doc goes. */
+function yjsClient(member: Member, doc: Y.Doc, ready: Promise<void>, disconnect: () => void): Opened {
+  return {
+    client: {
+      member,
+      send: (message) => writeMessage(doc, message),
+      close: () => {
+        disconnect();
+        doc.destroy();
+      },
+    },
+    ready,
+  };
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -163,18 +178,10 @@ function yWebsocketClient(port: number, room: Room, member: Member, onDelivery: 
   });
   ws.on("close", () => void (closing || counters.disconnects++));
   ws.on("error", () => undefined);
-  return {
-    client: {
-      member,
-      send: (message) => writeMessage(doc, message),
-      close: () => {
-        closing = true;
-        ws.terminate();
-        doc.destroy();
-      },
-    },
-    ready,
-  };
+  return yjsClient(member, doc, ready, () => {
+    closing = true;
+    ws.terminate();
+  });
 }
 
 function hocuspocusClient(url: string, room: Room, member: Member, onDelivery: OnDelivery, counters: { disconnects: number }): Opened {
@@ -195,19 +202,11 @@ function hocuspocusClient(url: string, room: Room, member: Member, onDelivery: O
     provider.on("authenticationFailed", ({ reason }: { reason: string }) => reject(new Error(`authentication failed: ${reason}`)));
   });
   provider.attach();
-  return {
-    client: {
-      member,
-      send: (message) => writeMessage(doc, message),
-      close: () => {
-        closing = true;
-        provider.destroy();
-        socket.destroy();
-        doc.destroy();
-      },
-    },
-    ready,
-  };
+  return yjsClient(member, doc, ready, () => {
+    closing = true;
+    provider.destroy();
+    socket.destroy();
+  });
 }
 
 /** Opens one client per room member, `batch` sockets at a time; resolves once every one is synced. */
