@@ -276,6 +276,9 @@ describe("SDK chat operations", () => {
     expect(ben.readBy(more[1] as string)).toEqual([annId]);
     expect(ben.readBy(hello)).toEqual([annId]);
     expect(ben.unreadCount).toBe(1); // Ann's "hello", and Ben never marked anything read
+    // Deleted, it has nothing left to read.
+    await phone.chat.delete(hello);
+    await eventually(() => expect(ben.unreadCount).toBe(0));
     await ben.markRead();
     await eventually(() => expect(phone.chat.readBy(hello).sort()).toEqual([annId, benId].sort()));
   });

@@ -668,7 +668,8 @@ export class ConversationHandle extends StatusEmitter<ConversationEvents> {
       queueMicrotask(() => this.keepReadPosition());
     }
     this.positions = positions;
-    this.unread = messages.filter((m) => m.authorId !== me && m.seq !== undefined && m.seq > this.readHigh).length;
+    // A deleted message has nothing left to read.
+    this.unread = messages.filter((m) => m.authorId !== me && !m.deleted && m.seq !== undefined && m.seq > this.readHigh).length;
     const key = `${this.unread}|${JSON.stringify(Object.entries(positions).sort())}`;
     if (key === this.lastReads) return;
     this.lastReads = key;

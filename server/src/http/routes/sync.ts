@@ -26,7 +26,7 @@ export function syncRoutes(app: OpenAPIHono<AppEnv>, deps: { sync: SyncService; 
           sv: z.string().max(100_000).optional(),
           wait: z
             .string()
-            .regex(/^\d{1,5}$/, "wait must be a whole number of milliseconds")
+            .regex(/^\d{1,5}$/, `wait must be a whole number of milliseconds, at most ${MAX_WAIT_MS}`)
             .transform(Number)
             .pipe(z.number().max(MAX_WAIT_MS, `wait must be at most ${MAX_WAIT_MS}`))
             .optional(),
